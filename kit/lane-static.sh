@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The static lane: what can be checked without building or booting.
+#  - series/ applies with 'git am' on 'base' (in a scratch worktree);
+#  - the tree holds what series/ holds (else the lanes test something else);
+#  - checkpatch.pl --strict on every patch: no ERROR, WARNING or CHECK;
+#  - the claims in tests/series-claims.txt about the patched sources.
+# Writes build/results/static.tap and static.log.
+. "$(dirname "$0")/lib.sh"
+
+ensure_pkgs git perl python3 python3-ply
+tap=$RESULTS/static.tap
+logf=$RESULTS/static.log
+tap_begin "$tap"
+: >"$logf"
+shopt -s nullglob
+patches=("$SERIES"/[0-9][0-9][0-9][0-9]-*.patch)
+real=()
+for p in "${patches[@]}"; do case ${p##*/} in 0000-*) ;; *) real+=("$p") ;; esac; done
+
+git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
+	die "no kernel tree at $TREE: run 'make tree' first"
+
+# 1. The series applies on base.
+scratch=$BUILD/static-apply
+t0=$SECONDS
+git -C "$TREE" worktree remove --force "$scratch" >/dev/null 2>&1 || rm -rf "$scratch"
+git -C "$TREE" worktree prune
+git -C "$TREE" worktree add -q --detach "$scratch" base >>"$logf" 2>&1
+applied=1
+for p in "${real[@]}"; do
+	if ! git -C "$scratch" -c user.name=kit -c user.email=kit@localhost \
+		am -q "$p" >>"$logf" 2>&1; then
+		echo "does not apply: ${p##*/}" >>"$logf"
+		git -C "$scratch" am --show-current-patch=diff 2>/dev/null |
+			sed -n 's|^+++ b/|  touches: |p' >>"$logf"
+		applied=0
+		break
+	fi
+done
+if (( applied )); then
+	tap_add "$tap" pass "series-applies (${#real[@]} patches)" $((SECONDS - t0))
+else
+	tap_add "$tap" fail "series-applies: ${p##*/} does not apply" $((SECONDS - t0))
+fi
+
+# 2. The tree is what series/ says (compare the resulting trees).
+if (( applied )); then
+	want=$(git -C "$scratch" rev-parse 'HEAD^{tree}')
+	have=$(git -C "$TREE" rev-parse 'HEAD^{tree}')
+	if [ "$want" = "$have" ]; then
+		tap_add "$tap" pass "tree-matches-series" 0
+	else
+		echo "the tree at $TREE differs from base + series/: 'make export' (or 'make tree')" >>"$logf"
+		tap_add "$tap" fail "tree-matches-series: $TREE differs from series/ (make export?)" 0
+	fi
+fi
+git -C "$TREE" worktree remove --force "$scratch" >/dev/null 2>&1 || true
+
+# 3. checkpatch --strict, one line per patch.
+for p in "${real[@]}"; do
+	t0=$SECONDS
+	out=$(cd "$TREE" && perl scripts/checkpatch.pl --strict --no-color "$p" 2>&1) || true
+	{ echo "== checkpatch ${p##*/}"; echo "$out"; } >>"$logf"
+	total=$(grep -E '^total: ' <<<"$out" | tail -n 1)
+	if grep -qE '^total: 0 errors, 0 warnings, (0 checks, )?[0-9]+ lines checked' <<<"$out"; then
+		tap_add "$tap" pass "checkpatch ${p##*/}" $((SECONDS - t0))
+	else
+		tap_add "$tap" fail "checkpatch ${p##*/}: ${total:-no verdict}" $((SECONDS - t0))
+	fi
+done
+
+# 4. Claims about the patched sources, from tests/series-claims.txt:
+#      absent SYMBOL        git grep finds SYMBOL nowhere in the tree
+#      present FILE REGEX   FILE (in the tree) matches REGEX
+#      in-system-map SYMBOL the patched x86_64 kernel's System.map has SYMBOL
+claims=$KIT_ROOT/tests/series-claims.txt
+if (( ${#real[@]} == 0 )); then
+	tap_add "$tap" skip "series-claims" 0 "series/ is empty: the claims are about the series"
+else
+	while read -r kind a b; do
+		case $kind in ''|'#'*) continue ;; esac
+		case $kind in
+		absent)
+			if hits=$(git -C "$TREE" grep -n -w -e "$a" -- . 2>/dev/null); then
+				echo "$hits" >>"$logf"
+				tap_add "$tap" fail "claim: $a absent ($(wc -l <<<"$hits") hit(s))" 0
+			else
+				tap_add "$tap" pass "claim: $a absent" 0
+			fi ;;
+		present)
+			if grep -qE "$b" "$TREE/$a" 2>/dev/null; then
+				tap_add "$tap" pass "claim: $a has /$b/" 0
+			else
+				tap_add "$tap" fail "claim: $a has /$b/" 0
+			fi ;;
+		in-system-map)
+			map=$(out_dir patched x86_64)/System.map
+			if [ ! -f "$map" ]; then
+				tap_add "$tap" fail "claim: $a in System.map (no $map: 'make build' first)" 0
+			elif grep -qE " $a\$" "$map"; then
+				tap_add "$tap" pass "claim: $a in System.map" 0
+			else
+				tap_add "$tap" fail "claim: $a in System.map" 0
+			fi ;;
+		*) die "$claims: unknown claim '$kind'" ;;
+		esac
+	done <"$claims"
+fi
+tap_end "$tap"
+! grep -q '^not ok' "$tap"

@@ -1,0 +1,112 @@
+# Common helpers for the kit scripts.  Source it; do not run it.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+KIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$KIT_ROOT/build}
+# The kernel tree the kit works in: ours (made by 'make tree') or the
+# developer's own (KERNEL_TREE=/path/to/linux).
+TREE=${KERNEL_TREE:-$BUILD/linux}
+# A git worktree of the tree at tag 'base': the baseline sources.  Its
+# object dirs sit at the same relative place as the patched ones
+# (obj-<config> next to linux/), so that ccache with CCACHE_BASEDIR=$BUILD
+# shares the objects both builds have in common.
+BASE_SRC=$BUILD/base/linux
+RESULTS=$BUILD/results
+SERIES=$KIT_ROOT/series
+
+# shellcheck source=kit/base.conf
+. "$KIT_ROOT/kit/base.conf"
+
+_t0=$(date +%s)
+
+log()  { printf '[kit %4ss] %s\n' "$(( $(date +%s) - _t0 ))" "$*" >&2; }
+warn() { printf 'kit: warning: %s\n' "$*" >&2; }
+die()  { printf 'kit: error: %s\n' "$*" >&2; exit 1; }
+
+# Run a long command, printing a heartbeat with the elapsed time every
+# minute so that a two-core build does not look hung.  Output goes to $log.
+run_logged() {
+	local what=$1 logf=$2; shift 2
+	local start=$SECONDS rc=0
+	log "$what (log: ${logf#"$KIT_ROOT"/})"
+	"$@" >"$logf" 2>&1 &
+	local pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		if (( (SECONDS - start) % 60 < 5 && SECONDS - start >= 60 )); then
+			log "  ... $what: $(( (SECONDS - start) / 60 )) min"
+		fi
+	done
+	wait "$pid" || rc=$?
+	if (( rc != 0 )); then
+		tail -n 40 "$logf" >&2
+		die "$what failed (exit $rc), see $logf"
+	fi
+	log "$what: done in $(( SECONDS - start )) s"
+}
+
+# Install Debian packages that are missing.  'apt-get update' runs once per
+# machine (marker in /var/lib/apt/lists).
+ensure_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			missing+=("$p")
+	done
+	(( ${#missing[@]} )) || return 0
+	[ "$(id -u)" = 0 ] || die "packages missing: ${missing[*]} (run as root or install them)"
+	log "installing: ${missing[*]}"
+	if [ ! -e /var/lib/apt/lists/.kit-updated ]; then
+		apt-get update -q >&2 || die "apt-get update failed"
+		touch /var/lib/apt/lists/.kit-updated
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+}
+
+# Packages per job.
+PKGS_BUILD=(build-essential bc bison flex libelf-dev libssl-dev dwarves ccache
+	    xz-utils python3 cpio rsync kmod git)
+PKGS_INITRAMFS=(busybox-static cpio lz4)
+PKGS_QEMU=(qemu-system-x86)
+PKGS_BOCHS=(bochs bochsbios vgabios syslinux syslinux-common mtools
+	    dosfstools fdisk)
+PKGS_MAIL=(git-email sparse)
+
+# Where a kernel build goes.  variant is 'base' or 'patched'; config names a
+# fragment set (see kit/build.sh).
+out_dir() {
+	case $1 in
+	base) echo "$BUILD/base/obj-$2" ;;
+	patched) echo "$BUILD/obj-$2" ;;
+	*) die "unknown variant '$1' (base or patched)" ;;
+	esac
+}
+
+# Source dir of a variant.
+src_dir() {
+	case $1 in
+	base) echo "$BASE_SRC" ;;
+	patched) echo "$TREE" ;;
+	*) die "unknown variant '$1' (base or patched)" ;;
+	esac
+}
+
+# Results: each lane writes build/results/<lane>.tap and <lane>.log.
+# result_line <file> ok|not ok <n> <name> [# SKIP reason] [time]
+tap_begin() { mkdir -p "$RESULTS"; : >"$1"; echo "TAP version 13" >>"$1"; }
+tap_add() {
+	# tap_add FILE STATUS NAME SECONDS [DIRECTIVE]
+	local f=$1 st=$2 name=$3 secs=$4 dir=${5:-}
+	local n
+	n=$(( $(grep -c '^\(not \)\?ok ' "$f" || true) + 1 ))
+	case $st in
+	pass) echo "ok $n $name${dir:+ # $dir} # time=${secs}s" >>"$f" ;;
+	fail) echo "not ok $n $name${dir:+ # $dir} # time=${secs}s" >>"$f" ;;
+	skip) echo "ok $n $name # SKIP ${dir:-no reason given} # time=${secs}s" >>"$f" ;;
+	*) die "tap_add: bad status $st" ;;
+	esac
+}
+tap_end() { local n; n=$(grep -c '^\(not \)\?ok ' "$1" || true); echo "1..$n" >>"$1"; }

@@ -1,0 +1,95 @@
+# The kit: build the 6.12 kernel with series/ applied and test it.
+# 'make help' lists the targets; README.md says what each one does.
+
+SHELL := /bin/bash
+KIT := kit
+CHECK_PLAN ?= tests/plans/vmx-check.plan
+RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
+# The lanes that 'make check' requires to have run (a skipped one fails).
+CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
+
+.PHONY: help deps tree export build build-base build-all selftests static qemu \
+	vmx vmx-base vmx-full run check summary clean distclean
+
+help:
+	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
+	@echo '                 and run the IRQ/NMI-exit KVM selftests ($(RUN_PLAN)); verdict table'
+	@echo 'make check       the test suite: static, qemu (KUnit) and vmx lanes; fails on any'
+	@echo '                 failure or skipped required lane; ends with "N passed, N failed"'
+	@echo 'make tree        unpack the base (or use KERNEL_TREE=), apply series/ with git am'
+	@echo 'make export      series/ <- the tree'"'"'s commits since base (keeps the cover letter)'
+	@echo 'make build       patched x86_64 kernel;  make build-base: the baseline'
+	@echo 'make build-all   patched x86_64, x86_64 with X86_FRED=n, and i386'
+	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
+	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
+	@echo 'make vmx         vmx lane on the patched kernel, PLAN=tests/plans/<name>.plan'
+	@echo 'make vmx-base    the same plan on the baseline kernel'
+	@echo 'make vmx-full    upstream KVM x86 selftests, baseline and patched (long)'
+	@echo 'make summary     the verdict table of the last results'
+	@echo 'make clean       remove results and build output (keeps the trees and ccache)'
+	@echo 'make distclean   remove build/ entirely'
+	@echo 'Variables: KERNEL_TREE=/path/to/linux  PLAN=...  KIT_BOCHS_CPUS=2'
+
+deps:
+	@bash -c '. $(KIT)/lib.sh; ensure_pkgs "$${PKGS_BUILD[@]}" "$${PKGS_INITRAMFS[@]}" "$${PKGS_QEMU[@]}" "$${PKGS_BOCHS[@]}" git perl python3-ply'
+
+tree:
+	@bash $(KIT)/tree.sh
+
+export:
+	@bash $(KIT)/export.sh
+
+build: tree
+	@bash $(KIT)/build.sh patched x86_64
+
+build-base: tree
+	@bash $(KIT)/build.sh base x86_64
+
+build-all: build
+	@bash $(KIT)/build.sh patched x86_64-nofred
+	@bash $(KIT)/build.sh patched i386
+
+static: tree
+	@bash $(KIT)/lane-static.sh
+
+qemu: build
+	@bash $(KIT)/lane-qemu.sh patched
+
+PLAN ?= $(RUN_PLAN)
+vmx: build
+	@bash $(KIT)/lane-vmx.sh patched $(PLAN)
+
+vmx-base: build-base
+	@bash $(KIT)/lane-vmx.sh base $(PLAN)
+
+vmx-full: build build-base
+	@bash $(KIT)/lane-vmx.sh base tests/plans/vmx-full.plan; \
+	 bash $(KIT)/lane-vmx.sh patched tests/plans/vmx-full.plan; \
+	 bash $(KIT)/parity.sh tests/plans/vmx-full.plan
+
+# The main job: the patched kernel on the Intel VMX lane with the IRQ/NMI
+# exit tests.  Prints the verdict table; exits non-zero on a failure.
+run: build
+	@rm -f build/results/vmx-patched-$(basename $(notdir $(RUN_PLAN))).tap
+	@bash $(KIT)/lane-vmx.sh patched $(RUN_PLAN) || true
+	@REQUIRED_LANES="vmx-patched-$(basename $(notdir $(RUN_PLAN)))" \
+	 bash $(KIT)/summary.sh build/results/vmx-patched-$(basename $(notdir $(RUN_PLAN))).tap
+
+# The test suite.  Every lane runs even if an earlier one failed; the
+# summary decides.
+check: build
+	@rm -f $(addprefix build/results/,$(addsuffix .tap,$(CHECK_LANES)))
+	@bash $(KIT)/lane-static.sh || true
+	@bash $(KIT)/lane-qemu.sh patched || true
+	@bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true
+	@REQUIRED_LANES="$(CHECK_LANES)" bash $(KIT)/summary.sh \
+	 $(addprefix build/results/,$(addsuffix .tap,$(CHECK_LANES)))
+
+summary:
+	@bash $(KIT)/summary.sh
+
+clean:
+	rm -rf build/results build/obj-* build/base/obj-* build/selftests-* build/initramfs build/bochs
+
+distclean:
+	rm -rf build

@@ -49,6 +49,10 @@ if blurb.strip() and blurb.strip() != "*** BLURB HERE ***":
     text = text.replace("*** BLURB HERE ***", blurb, 1)
 open(path, "w").write(text)
 EOF
+	# A stable Date: for the cover letter (the newest commit's), so that an
+	# unchanged series exports to unchanged files.
+	sed -i "0,/^Date: /s/^Date: .*/Date: $(git -C "$TREE" log -1 --format=%aD HEAD)/" \
+		"$tmp/0000-cover-letter.patch"
 fi
 mkdir -p "$SERIES"
 rm -f "$SERIES"/*.patch

@@ -35,14 +35,18 @@ export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1 CCACHE_SLOPPINESS=time_macros
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=kit KBUILD_BUILD_HOST=kit
 MAKEARGS=(-C "$src" O="$out" ARCH="$arch" CC="ccache gcc" HOSTCC="ccache gcc" -j"$(nproc)")
 
-# The fragment, last assignment of a symbol wins: tinyconfig's own, then ours.
+# Merge fragments: the last assignment of a symbol wins.
+merge() {
+	awk '/^CONFIG_[A-Za-z0-9_]+=/ { split($0, kv, "="); sym = kv[1] }
+	     /^# CONFIG_[A-Za-z0-9_]+ is not set/ { sym = $2 }
+	     sym != "" { if (!(sym in val)) order[n++] = sym; val[sym] = $0; sym = "" }
+	     END { for (i = 0; i < n; i++) print val[order[i]] }' "$@"
+}
+# What we ask for, and the fragment: tinyconfig's own settings, then ours.
+wanted=$out/kit.wanted
 frag=$out/kit.fragment
-awk '/^CONFIG_[A-Za-z0-9_]+=/ { split($0, kv, "="); sym = kv[1] }
-     /^# CONFIG_[A-Za-z0-9_]+ is not set/ { sym = $2 }
-     sym != "" { if (!(sym in val)) order[n++] = sym; val[sym] = $0; sym = "" }
-     END { for (i = 0; i < n; i++) print val[order[i]] }' \
-	"$src/kernel/configs/tiny.config" "$src/arch/x86/configs/tiny.config" \
-	"${frags[@]}" "$C/tests.config" >"$frag"
+merge "${frags[@]}" "$C/tests.config" >"$wanted"
+merge "$src/kernel/configs/tiny.config" "$src/arch/x86/configs/tiny.config" "$wanted" >"$frag"
 
 make "${MAKEARGS[@]}" -s KCONFIG_CONFIG=.config.kit-new KCONFIG_ALLCONFIG="$frag" \
 	allnoconfig >"$out/kconfig.log" 2>&1 || { cat "$out/kconfig.log" >&2; die "kconfig failed for $variant/$cfg"; }
@@ -65,7 +69,7 @@ while IFS= read -r line; do
 			bad=1
 		fi
 	fi
-done < <(cat "${frags[@]}" "$C/tests.config")
+done <"$wanted"
 (( bad == 0 )) || die "the config for $variant/$cfg does not have what configs/ asks for (see above)"
 
 if cmp -s "$out/.config.kit-new" "$out/.config"; then

@@ -9,7 +9,7 @@ RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
 CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base vmx-full run check summary clean distclean
+	vmx vmx-base run check summary mail clean distclean
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -24,8 +24,8 @@ help:
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
 	@echo 'make vmx         vmx lane on the patched kernel, PLAN=tests/plans/<name>.plan'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
-	@echo 'make vmx-full    upstream KVM x86 selftests, baseline and patched (long)'
 	@echo 'make summary     the verdict table of the last results'
+	@echo 'make mail        build/mail/: the series with To/Cc (get_maintainer.pl), send-email --dry-run'
 	@echo 'make clean       remove results and build output (keeps the trees and ccache)'
 	@echo 'make distclean   remove build/ entirely'
 	@echo 'Variables: KERNEL_TREE=/path/to/linux  PLAN=...  KIT_BOCHS_CPUS=2'
@@ -62,11 +62,6 @@ vmx: build
 vmx-base: build-base
 	@bash $(KIT)/lane-vmx.sh base $(PLAN)
 
-vmx-full: build build-base
-	@bash $(KIT)/lane-vmx.sh base tests/plans/vmx-full.plan; \
-	 bash $(KIT)/lane-vmx.sh patched tests/plans/vmx-full.plan; \
-	 bash $(KIT)/parity.sh tests/plans/vmx-full.plan
-
 # The main job: the patched kernel on the Intel VMX lane with the IRQ/NMI
 # exit tests.  Prints the verdict table; exits non-zero on a failure.
 run: build
@@ -87,6 +82,11 @@ check: build
 
 summary:
 	@bash $(KIT)/summary.sh
+
+# The series as mails with To/Cc from get_maintainer.pl, checked with
+# git send-email --dry-run (nothing is sent).
+mail: tree
+	@bash $(KIT)/mail.sh
 
 clean:
 	rm -rf build/results build/obj-* build/base/obj-* build/selftests-* build/initramfs build/bochs

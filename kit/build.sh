@@ -16,7 +16,8 @@ cfg=${2:?usage: build.sh base|patched CONFIG [targets]}
 shift 2
 targets=("$@")
 src=$(src_dir "$variant")
-out=$(out_dir "$variant" "$cfg")
+# MATRIX_OUT: another O= dir (kit/matrix.sh builds each patch there).
+out=${MATRIX_OUT:-$(out_dir "$variant" "$cfg")}
 C=$KIT_ROOT/configs
 
 case $cfg in

@@ -35,6 +35,8 @@
 #   KIT_KERNEL_EXTRA   appended to the kernel command line
 #   KIT_CONFIG         kernel config name (x86_64)
 #   KIT_VMX_PARSE_ONLY=1  do not run: judge the last run's log again
+#   KIT_SELFTESTS_FROM=patched|base  take the selftests from that tree instead
+#                      (e.g. the series' own tests on the baseline kernel)
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:?usage: lane-vmx.sh base|patched PLAN}
@@ -60,10 +62,33 @@ cmdline="console=ttyS0,115200 panic=-1 reboot=t ${KIT_KERNEL_EXTRA:-}"
 
 ensure_pkgs "${PKGS_BOCHS[@]}" "${PKGS_INITRAMFS[@]}"
 
-name=vmx-$variant-$pname
+# The selftests' tree: the kernel's own, unless KIT_SELFTESTS_FROM says.
+stv=${KIT_SELFTESTS_FROM:-$variant}
+src_dir "$stv" >/dev/null
+tag=$variant; [ "$stv" = "$variant" ] || tag=$variant-tests-$stv
+name=vmx-$tag-$pname
 tap=$RESULTS/$name.tap
 logf=$RESULTS/$name.log
 mkdir -p "$RESULTS" "$BUILD/bochs" "$BUILD/initramfs"
+
+# A test of the plan that the variant's tree does not have (the series' own
+# tests on the baseline, or any of them with an empty series) is left out
+# of the run and reported as skipped; the run uses the plan without it.
+kvmsrc=$(src_dir "$stv")/tools/testing/selftests/kvm
+absent=()
+mkdir -p "$BUILD/initramfs"
+runplan=$BUILD/initramfs/$tag-$pname.plan
+: >"$runplan.new"
+while IFS= read -r line; do
+	t=$(sed -e 's/#.*//' <<<"$line" | awk 'NF { print $1 }')
+	if [ -n "$t" ] && [ ! -f "$kvmsrc/$t.c" ]; then
+		absent+=("$t")
+	else
+		echo "$line" >>"$runplan.new"
+	fi
+done <"$plan"
+if cmp -s "$runplan.new" "$runplan"; then rm -f "$runplan.new"; else mv "$runplan.new" "$runplan"; fi
+plan=$runplan
 
 # Plan entries: "name args" (comments, directives and blanks dropped).
 mapfile -t entries < <(sed -e 's/#.*//' "$plan" | awk 'NF { $1 = $1; print }')
@@ -76,13 +101,13 @@ times=$RESULTS/$name.times   # host seconds at which marker lines appeared
 # ====== Build what the run needs, and run (skipped with KIT_VMX_PARSE_ONLY)
 if [ -z "${KIT_VMX_PARSE_ONLY:-}" ]; then
 # What the lane boots: the plan's selftests in an initramfs.
-"$KIT_ROOT/kit/selftests.sh" "$variant" "$plan"
-initrd=$BUILD/initramfs/$variant-$pname.cpio.lz4
-KIT_VARIANT=$variant "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
+"$KIT_ROOT/kit/selftests.sh" "$stv" "$plan"
+initrd=$BUILD/initramfs/$tag-$pname.cpio.lz4
+KIT_VARIANT=$stv "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
 
 # --- The boot disk: MBR (syslinux), one FAT16 partition at sector 63 with
 # syslinux, the kernel, the initramfs.  Geometry C x 16 x 63.
-disk=$BUILD/bochs/disk-$variant-$pname.img
+disk=$BUILD/bochs/disk-$tag-$pname.img
 syscfg="SERIAL 0 115200
 DEFAULT kit
 PROMPT 0
@@ -200,7 +225,7 @@ fi
 
 # ====== Judge the run
 tap_begin "$tap"
-echo "# lane: vmx $variant, plan $pname, Bochs corei7_haswell_4770 x$cpus ips=$ips, wall ${wall}s${timed_out:+ (host timeout ${tmo}s hit)}" >>"$tap"
+echo "# lane: vmx $variant kernel, selftests from $stv, plan $pname, Bochs corei7_haswell_4770 x$cpus ips=$ips, wall ${wall}s${timed_out:+ (host timeout ${tmo}s hit)}" >>"$tap"
 echo "# cmdline: $cmdline" >>"$tap"
 
 # Host seconds at which a marker was first seen (0 if never).
@@ -236,6 +261,10 @@ elif [ -n "$vmx_bad" ]; then
 else
 	tap_add "$tap" fail kvm_intel 0 "no KIT-KVM line (boot failed, or the plan lacks #!require-kvm)"
 fi
+
+for t in "${absent[@]}"; do
+	tap_add "$tap" skip "$t" 0 "not in the $stv tree ($kvmsrc/$t.c)"
+done
 
 # Per test: the n-th END line of that name (a plan may list a test twice).
 declare -A occ=()

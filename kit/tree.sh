@@ -103,9 +103,11 @@ apply_series() {
 			failed=${p##*/}
 			files=$(git -C "$TREE" am --show-current-patch=diff 2>/dev/null |
 				sed -n 's|^+++ b/||p' | sort -u | tr '\n' ' ')
+			conflicts=$(sed -n 's/^error: patch failed: \([^:]*\):.*/\1/p' "$BUILD/am.log" |
+				sort -u | tr '\n' ' ')
 			cat "$BUILD/am.log" >&2
 			git -C "$TREE" am --abort >/dev/null 2>&1 || true
-			die "patch $failed does not apply on base ($(git -C "$TREE" rev-parse --short base)); files it touches: $files"
+			die "patch $failed does not apply on base ($(git -C "$TREE" rev-parse --short base)): conflicts in ${conflicts:-?}(it touches $files)"
 		fi
 	done
 	echo "$(series_hash) $(git -C "$TREE" rev-parse HEAD)" >"$(stamp_file)"

@@ -9,7 +9,7 @@ RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
 CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base run check summary mail clean distclean
+	vmx vmx-base run check check-full matrix summary mail clean distclean
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -20,6 +20,8 @@ help:
 	@echo 'make export      series/ <- the tree'"'"'s commits since base (keeps the cover letter)'
 	@echo 'make build       patched x86_64 kernel;  make build-base: the baseline'
 	@echo 'make build-all   patched x86_64, x86_64 with X86_FRED=n, and i386'
+	@echo 'make matrix      each patch x (x86_64, X86_FRED=n, i386) builds, no new warnings; W=1/sparse/kernel-doc'
+	@echo 'make check-full  check + matrix + mail (not in CI: ~40 min cold)'
 	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
 	@echo 'make vmx         vmx lane on the patched kernel, PLAN=tests/plans/<name>.plan'
@@ -82,6 +84,16 @@ check: build
 
 summary:
 	@bash $(KIT)/summary.sh
+
+# Every patch builds on its own (x86_64, X86_FRED=n, i386), no new warnings;
+# W=1, sparse and kernel-doc on the touched files at the tip.
+matrix: tree
+	@bash $(KIT)/matrix.sh
+
+# What does not fit in CI: 'make check', then the build matrix and the mails.
+check-full: check
+	@bash $(KIT)/matrix.sh
+	@bash $(KIT)/mail.sh
 
 # The series as mails with To/Cc from get_maintainer.pl, checked with
 # git send-email --dry-run (nothing is sent).

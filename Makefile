@@ -9,7 +9,7 @@ RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
 CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base run check check-full matrix summary mail clean distclean
+	vmx vmx-base vmx-full run check check-full matrix summary mail clean distclean
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -26,6 +26,7 @@ help:
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
 	@echo 'make vmx         vmx lane on the patched kernel, PLAN=tests/plans/<name>.plan'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
+	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table (~1 h)'
 	@echo 'make summary     the verdict table of the last results'
 	@echo 'make mail        build/mail/: the series with To/Cc (get_maintainer.pl), send-email --dry-run'
 	@echo 'make clean       remove results and build output (keeps the trees and ccache)'
@@ -49,6 +50,7 @@ build-base: tree
 
 build-all: build
 	@bash $(KIT)/build.sh patched x86_64-nofred
+	@bash $(KIT)/build.sh patched x86_64-guests
 	@bash $(KIT)/build.sh patched i386
 
 static: tree
@@ -94,6 +96,11 @@ matrix: tree
 check-full: check
 	@bash $(KIT)/matrix.sh
 	@bash $(KIT)/mail.sh
+
+# The upstream KVM selftests on the baseline and the patched kernel, and
+# the comparison (build/results/parity.md; the latest is in results/).
+vmx-full: build build-base
+	@bash $(KIT)/parity.sh tests/plans/vmx-full.plan
 
 # The series as mails with To/Cc from get_maintainer.pl, checked with
 # git send-email --dry-run (nothing is sent).

@@ -5,6 +5,7 @@
 # baseline worktree); CONFIG is one of
 #   x86_64         tinyconfig + common + x86_64 (X86_FRED=y) + tests
 #   x86_64-nofred  the same with X86_FRED=n
+#   x86_64-guests  x86_64 + Hyper-V and Xen HVM guest support (compile coverage)
 #   i386           tinyconfig + common + i386 + tests (KVM_INTEL on 32-bit)
 # The build is incremental (O= dir outside the source, ccache); the .config
 # is regenerated from the fragments every time but only replaced when its
@@ -23,8 +24,9 @@ C=$KIT_ROOT/configs
 case $cfg in
 x86_64)        arch=x86_64; frags=("$C/common.config" "$C/x86_64.config") ;;
 x86_64-nofred) arch=x86_64; frags=("$C/common.config" "$C/x86_64.config" "$C/nofred.config") ;;
+x86_64-guests) arch=x86_64; frags=("$C/common.config" "$C/x86_64.config" "$C/guests.config") ;;
 i386)          arch=i386;   frags=("$C/common.config" "$C/i386.config") ;;
-*) die "unknown config '$cfg' (x86_64, x86_64-nofred, i386)" ;;
+*) die "unknown config '$cfg' (x86_64, x86_64-nofred, x86_64-guests, i386)" ;;
 esac
 (( ${#targets[@]} )) || targets=(bzImage)
 

@@ -9,7 +9,7 @@ RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
 CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base vmx-full run check check-full matrix summary mail clean distclean
+	vmx vmx-base vmx-full run check check-full mail-check matrix summary mail clean distclean
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -21,6 +21,7 @@ help:
 	@echo 'make build       patched x86_64 kernel;  make build-base: the baseline'
 	@echo 'make build-all   patched x86_64, x86_64 with X86_FRED=n, and i386'
 	@echo 'make matrix      each patch x (x86_64, X86_FRED=n, i386) builds, no new warnings; W=1/sparse/kernel-doc'
+	@echo 'make mail-check  static lane + matrix (what a series needs before mailing)'
 	@echo 'make check-full  check + matrix + mail (not in CI: ~40 min cold)'
 	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
@@ -91,6 +92,11 @@ summary:
 # W=1, sparse and kernel-doc on the touched files at the tip.
 matrix: tree
 	@bash $(KIT)/matrix.sh
+
+# The checks a series needs before it is mailed: checkpatch and the
+# series' claims (static lane), the per-patch build matrix with W=1, sparse
+# and kernel-doc.
+mail-check: static matrix
 
 # What does not fit in CI: 'make check', then the build matrix and the mails.
 check-full: check

@@ -35,7 +35,7 @@ help:
 	@echo 'Variables: KERNEL_TREE=/path/to/linux  PLAN=...  KIT_BOCHS_CPUS=2'
 
 deps:
-	@bash -c '. $(KIT)/lib.sh; ensure_pkgs "$${PKGS_BUILD[@]}" "$${PKGS_INITRAMFS[@]}" "$${PKGS_QEMU[@]}" "$${PKGS_BOCHS[@]}" git perl python3-ply'
+	@bash -c '. $(KIT)/lib.sh; ensure_pkgs "$${PKGS_BUILD[@]}" "$${PKGS_INITRAMFS[@]}" "$${PKGS_QEMU[@]}" "$${PKGS_BOCHS[@]}" "$${PKGS_MAIL[@]}" "$${PKGS_CHECK[@]}"'
 
 tree:
 	@bash $(KIT)/tree.sh

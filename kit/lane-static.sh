@@ -9,7 +9,7 @@
 
 # checkpatch runs scripts/spdxcheck.py with "python3" from PATH: Debian's, with
 # its modules (a python3 earlier in PATH may lack them).
-ensure_pkgs git perl python3 python3-ply python3-git
+ensure_pkgs git python3 "${PKGS_CHECK[@]}"
 tap=$RESULTS/static.tap
 logf=$RESULTS/static.log
 tap_begin "$tap"

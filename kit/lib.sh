@@ -73,7 +73,9 @@ PKGS_INITRAMFS=(busybox-static cpio lz4)
 PKGS_QEMU=(qemu-system-x86)
 PKGS_BOCHS=(bochs bochsbios vgabios syslinux syslinux-common mtools
 	    dosfstools fdisk)
-PKGS_MAIL=(git-email libmailtools-perl libio-socket-ssl-perl sparse)
+PKGS_MAIL=(git-email libmailtools-perl libio-socket-ssl-perl)
+# checkpatch (its SPDX check) and the matrix's sparse.
+PKGS_CHECK=(perl python3-ply python3-git sparse)
 
 # Where a kernel build goes.  variant is 'base' or 'patched'; config names a
 # fragment set (see kit/build.sh).

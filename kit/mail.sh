@@ -8,7 +8,7 @@
 # recipient, is build/mail/dry-run.txt.  Nothing is sent.
 . "$(dirname "$0")/lib.sh"
 
-ensure_pkgs git git-email perl libmailtools-perl libio-socket-ssl-perl
+ensure_pkgs git perl "${PKGS_MAIL[@]}"
 out=$BUILD/mail
 shopt -s nullglob
 patches=("$SERIES"/[0-9][0-9][0-9][0-9]-*.patch)

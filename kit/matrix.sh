@@ -18,7 +18,7 @@
 # build/matrix/logs/.
 . "$(dirname "$0")/lib.sh"
 
-ensure_pkgs "${PKGS_BUILD[@]}" sparse
+ensure_pkgs "${PKGS_BUILD[@]}" "${PKGS_CHECK[@]}"
 configs=(${MATRIX_CONFIGS:-x86_64 x86_64-nofred x86_64-guests i386})
 mdir=$BUILD/matrix
 wt=$mdir/linux

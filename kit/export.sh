@@ -63,8 +63,5 @@ log "series/: $n patch(es) + cover letter from $(git -C "$TREE" rev-parse --shor
 grep -q '\*\*\* \(SUBJECT\|BLURB\) HERE \*\*\*' "$SERIES"/0000-cover-letter.patch 2>/dev/null &&
 	warn "the cover letter still has its template subject/text: edit series/0000-cover-letter.patch"
 # The tree now holds what series/ holds: record it so that 'make tree' knows.
-stamp=$(git -C "$TREE" rev-parse --git-dir)
-case $stamp in /*) ;; *) stamp=$TREE/$stamp ;; esac
-for f in "$SERIES"/*.patch; do if [ -e "$f" ]; then cat "$f"; fi; done | sha256sum |
-	{ read -r h _; echo "$h $(git -C "$TREE" rev-parse HEAD)"; } >"$stamp/kit-series"
+echo "$(series_hash) $(git -C "$TREE" rev-parse HEAD)" >"$(series_stamp_file)"
 exit 0

@@ -23,15 +23,12 @@ busybox=/bin/busybox
 LC_ALL=C readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter' &&
 	die "$busybox is not static"
 
-# Test names of a plan: first word of each line, comments and blanks skipped.
-plan_tests() { sed -e 's/#.*//' "$1" | awk 'NF { print $1 }' | sort -u; }
-
 # The inputs: file in the image <- file on the host.
 inputs=("bin/busybox=$busybox" "init=$KIT_ROOT/tests/init" "kit/.script=$0")
 if [ -n "$plan" ]; then
 	[ -f "$plan" ] || die "no plan $plan"
 	inputs+=("kit/plan=$plan")
-	for t in $(plan_tests "$plan"); do
+	for t in $(plan_tests "$plan" | sort -u); do
 		[ -x "$bins/$t" ] || die "$bins/$t missing: run kit/selftests.sh $variant $plan"
 		inputs+=("kit/bin/$t=$bins/$t")
 	done

@@ -155,7 +155,7 @@ if grep -q 'KIT-END' <<<"$clean"; then
 else
 	tap_add "$tap" fail kit-end "$wall" "no KIT-END: crash or hang${note:+ ($note)}"
 fi
-bad=$(grep -E 'WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|Kernel panic' <<<"$clean" | head -n 1 || true)
+bad=$(grep -E "$BAD_CONSOLE" <<<"$clean" | head -n 1 || true)
 if [ -z "$bad" ]; then
 	tap_add "$tap" pass dmesg-clean 0
 else

@@ -80,7 +80,7 @@ mkdir -p "$BUILD/initramfs"
 runplan=$BUILD/initramfs/$tag-$pname.plan
 : >"$runplan.new"
 while IFS= read -r line; do
-	t=$(sed -e 's/#.*//' <<<"$line" | awk 'NF { print $1 }')
+	t=$(plan_tests <<<"$line")
 	if [ -n "$t" ] && [ ! -f "$kvmsrc/$t.c" ]; then
 		absent+=("$t")
 	else
@@ -313,7 +313,7 @@ fi
 # (any kernel; with count=1:N:1, N >= 2, the leaves agree).
 artifact='^$'
 (( cpus == 1 )) && artifact='topology_common\.c:[0-9]+ parse_legacy'
-bad=$(grep -a -E 'WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|Kernel panic' "$logf" |
+bad=$(grep -a -E "$BAD_CONSOLE" "$logf" |
 	grep -a -v -E "$artifact" | head -n 1 || true)
 if grep -a -q -E "WARNING:.*($artifact)" "$logf"; then
 	echo "# note: ignored the known Bochs 1-CPU CPUID artifact: $(grep -a -m1 -E "WARNING:.*($artifact)" "$logf" | cut -c1-100)" >>"$tap"

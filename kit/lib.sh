@@ -77,6 +77,28 @@ PKGS_MAIL=(git-email libmailtools-perl libio-socket-ssl-perl)
 # checkpatch (its SPDX check) and the matrix's sparse.
 PKGS_CHECK=(perl python3-ply python3-git sparse)
 
+# The series as applied: a hash of series/*.patch, and the file in the
+# tree's git dir where tree.sh and export.sh record "<hash> <HEAD>" of the
+# tree that holds exactly series/.
+series_hash() {
+	local f
+	for f in "$SERIES"/*.patch; do if [ -e "$f" ]; then cat "$f"; fi; done | sha256sum | cut -d' ' -f1
+}
+series_stamp_file() {
+	local d
+	d=$(git -C "$TREE" rev-parse --git-dir)
+	case $d in /*) ;; *) d=$TREE/$d ;; esac
+	echo "$d/kit-series"
+}
+
+# Test names of plans (tests/plans/*.plan): the first word of each line,
+# comments and blank lines skipped, in plan order.
+plan_tests() { sed -e 's/#.*//' "$@" | awk 'NF { print $1 }'; }
+
+# A console line that fails a lane: a kernel warning, bug, oops, lockdep or
+# KASAN report, or a panic.
+BAD_CONSOLE='WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|Kernel panic'
+
 # Where a kernel build goes.  variant is 'base' or 'patched'; config names a
 # fragment set (see kit/build.sh).
 out_dir() {

@@ -38,7 +38,7 @@ result_of() {
 tap=$RESULTS/parity.tap
 md=$RESULTS/parity.md
 tap_begin "$tap"
-mapfile -t tests < <(sed -e 's/#.*//' "$plan" | awk 'NF { print $1 }')
+mapfile -t tests < <(plan_tests "$plan")
 same=0 diff=0 limits=0 passes=0
 rows=()
 for t in "${tests[@]}"; do

@@ -23,10 +23,8 @@ kvm=$src/tools/testing/selftests/kvm
 [ -d "$kvm" ] || die "no KVM selftests at $kvm (run 'make tree' first?)"
 
 # The tests the plans name (first word of each non-comment line).
-mapfile -t tests < <(for p in "$@"; do
-	[ -f "$p" ] || die "no plan $p"
-	sed -e 's/#.*//' "$p" | awk 'NF { print $1 }'
-done | sort -u)
+for p in "$@"; do [ -f "$p" ] || die "no plan $p"; done
+mapfile -t tests < <(plan_tests "$@" | sort -u)
 if (( ${#tests[@]} == 0 )); then
 	log "selftests: the plan(s) name no tests, nothing to build"
 	exit 0

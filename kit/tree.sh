@@ -18,11 +18,6 @@
 ensure_pkgs git xz-utils
 
 GIT_IDENT=(-c user.name="Kit Base" -c user.email="kit@localhost")
-stamp_file() { echo "$(git -C "$TREE" rev-parse --git-dir | sed "s|^\([^/]\)|$TREE/\1|")/kit-series"; }
-series_hash() {
-	local f
-	for f in "$SERIES"/*.patch; do if [ -e "$f" ]; then cat "$f"; fi; done | sha256sum | cut -d' ' -f1
-}
 
 check_version() {
 	local v p s
@@ -110,7 +105,7 @@ apply_series() {
 			die "patch $failed does not apply on base ($(git -C "$TREE" rev-parse --short base)): conflicts in ${conflicts:-?}(it touches $files)"
 		fi
 	done
-	echo "$(series_hash) $(git -C "$TREE" rev-parse HEAD)" >"$(stamp_file)"
+	echo "$(series_hash) $(git -C "$TREE" rev-parse HEAD)" >"$(series_stamp_file)"
 	log "series: ${#patches[@]} file(s) in series/, $(git -C "$TREE" rev-list --count base..HEAD) commit(s) on base"
 }
 
@@ -134,7 +129,7 @@ fi
 	die "$TREE has uncommitted changes: commit them (then 'make export') or stash them"
 
 want=$(series_hash)
-stamp=$(cat "$(stamp_file)" 2>/dev/null || true)
+stamp=$(cat "$(series_stamp_file)" 2>/dev/null || true)
 head=$(git -C "$TREE" rev-parse HEAD)
 branch=$(git -C "$TREE" symbolic-ref -q --short HEAD || true)
 if [ -n "$stamp" ] && [ "${stamp#* }" = "$head" ] && [ "${stamp%% *}" = "$want" ]; then

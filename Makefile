@@ -9,7 +9,7 @@ RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
 CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base vmx-full run check check-full mail-check matrix summary mail clean distclean
+	vmx vmx-base vmx-full bench run check check-full mail-check matrix summary mail clean distclean
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -28,6 +28,7 @@ help:
 	@echo 'make vmx         vmx lane on the patched kernel, PLAN=tests/plans/<name>.plan'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
 	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table (~1 h)'
+	@echo 'make bench       host cost of IRQ/NMI VM exits, baseline vs patched in one run (bench/results.md)'
 	@echo 'make summary     the verdict table of the last results'
 	@echo 'make mail        build/mail/: the series with To/Cc (get_maintainer.pl), send-email --dry-run'
 	@echo 'make clean       remove results and build output (keeps the trees and ccache)'
@@ -107,6 +108,12 @@ check-full: check
 # the comparison (build/results/parity.md; the latest is in results/).
 vmx-full: build build-base
 	@bash $(KIT)/parity.sh tests/plans/vmx-full.plan
+
+# What an IRQ or NMI VM exit costs the host, baseline and patched kernel
+# in one run (build/results/bench.md; the latest is bench/results.md).
+# Not part of 'make check': a benchmark never fails on its figures.
+bench: build build-base
+	@bash $(KIT)/bench.sh
 
 # The series as mails with To/Cc from get_maintainer.pl, checked with
 # git send-email --dry-run (nothing is sent).

@@ -37,6 +37,9 @@
 #   KIT_VMX_PARSE_ONLY=1  do not run: judge the last run's log again
 #   KIT_SELFTESTS_FROM=patched|base  take the selftests from that tree instead
 #                      (e.g. the series' own tests on the baseline kernel)
+#   KIT_BOCHS_DRIVER   a command that runs 'bochs-bin -q -f bochsrc' (appended)
+#                      and drives its debugger, instead of the plain continue
+#                      (kit/bench/bochs_breakdown.py drive, for make bench)
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:?usage: lane-vmx.sh base|patched PLAN}
@@ -74,14 +77,13 @@ mkdir -p "$RESULTS" "$BUILD/bochs" "$BUILD/initramfs"
 # A test of the plan that the variant's tree does not have (the series' own
 # tests on the baseline, or any of them with an empty series) is left out
 # of the run and reported as skipped; the run uses the plan without it.
-kvmsrc=$(src_dir "$stv")/tools/testing/selftests/kvm
 absent=()
 mkdir -p "$BUILD/initramfs"
 runplan=$BUILD/initramfs/$tag-$pname.plan
 : >"$runplan.new"
 while IFS= read -r line; do
 	t=$(plan_tests <<<"$line")
-	if [ -n "$t" ] && [ ! -f "$kvmsrc/$t.c" ]; then
+	if [ -n "$t" ] && [ ! -f "$(plan_test_source "$(src_dir "$stv")" "$t")" ]; then
 		absent+=("$t")
 	else
 		echo "$line" >>"$runplan.new"
@@ -164,6 +166,10 @@ display_library: rfb, options="timeout=0"
 ata0-master: type=disk, mode=flat, path="$run/disk.img", cylinders=$cyls, heads=16, spt=63
 boot: disk
 clock: sync=none, time0=1767225600
+# No sound: Bochs 2.7 loads its ALSA driver by default and crashes
+# ("buffer overflow detected") on a machine whose ALSA has no default PCM.
+sound: driver=dummy
+speaker: enabled=0
 com1: enabled=1, mode=file, dev="$run/serial.log"
 log: $run/bochs.log
 panic: action=fatal
@@ -176,7 +182,13 @@ EOF
 
 log "vmx/$variant: Bochs, $cpus CPU(s), ips=$ips, plan $pname (${#entries[@]} tests), timeout ${tmo}s"
 start=$SECONDS
-(cd "$run" && exec timeout -k 10 "$tmo" bochs-bin -q -f bochsrc -rc rc </dev/null >"$run/bochs.out" 2>&1) &
+if [ -n "${KIT_BOCHS_DRIVER:-}" ]; then
+	# A program that runs Bochs and talks to its debugger (make bench).
+	# shellcheck disable=SC2086 # a command with its arguments
+	(cd "$run" && exec timeout -k 10 "$tmo" $KIT_BOCHS_DRIVER bochs-bin -q -f bochsrc </dev/null >"$run/bochs.out" 2>&1) &
+else
+	(cd "$run" && exec timeout -k 10 "$tmo" bochs-bin -q -f bochsrc -rc rc </dev/null >"$run/bochs.out" 2>&1) &
+fi
 bochs_pid=$!
 
 # Watch the console: note when each marker line shows up (host time), and
@@ -263,7 +275,7 @@ else
 fi
 
 for t in "${absent[@]}"; do
-	tap_add "$tap" skip "$t" 0 "not in the $stv tree ($kvmsrc/$t.c)"
+	tap_add "$tap" skip "$t" 0 "not in the $stv tree ($(plan_test_source "$(src_dir "$stv")" "$t"))"
 done
 
 # Per test: the n-th END line of that name (a plan may list a test twice).

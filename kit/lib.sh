@@ -95,6 +95,17 @@ series_stamp_file() {
 # comments and blank lines skipped, in plan order.
 plan_tests() { sed -e 's/#.*//' "$@" | awk 'NF { print $1 }'; }
 
+# The source of a plan's test: a KVM selftest of the tree SRC
+# (x86_64/name -> SRC/tools/testing/selftests/kvm/x86_64/name.c), or a kit
+# program built against the selftests' library (bench/name ->
+# kit/bench/name.c, see kit/bench/bench.mk).
+plan_test_source() {
+	case $2 in
+	bench/*) echo "$KIT_ROOT/kit/$2.c" ;;
+	*) echo "$1/tools/testing/selftests/kvm/$2.c" ;;
+	esac
+}
+
 # A console line that fails a lane: a kernel warning, bug, oops, lockdep or
 # KASAN report, or a panic.
 BAD_CONSOLE='WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|Kernel panic'

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# kit/bench.sh [PLAN]
+#
+# 'make bench': what a host interrupt or NMI that hits a running guest
+# costs, baseline vs patched, in one run.  Boots the baseline and then the
+# patched kernel on the vmx lane (Bochs, 2 CPUs) with PLAN
+# (tests/plans/bench.plan): the same exit_bench binary, built from the
+# patched tree's selftest library, runs on both.  Then kit/bench/table.py
+# makes the table: printed, and written to build/results/bench.md (the
+# committed copy is bench/results.md).
+#
+# Fails only when the benchmark did not produce figures (a lane that did
+# not run, a kind without samples); never on the figures themselves.
+. "$(dirname "$0")/lib.sh"
+
+plan=${1:-$KIT_ROOT/tests/plans/bench.plan}
+pname=$(basename "$plan" .plan)
+# 2 CPUs: the vCPU on CPU 1, the events sent from CPU 0.  With
+# KIT_BOCHS_CPUS=1 only the timer kind runs (the others say SKIP).
+export KIT_BOCHS_CPUS=${KIT_BOCHS_CPUS:-2} KIT_SELFTESTS_FROM=patched
+
+# Two runs per kernel: a plain one for the figures, and one under Bochs'
+# debugger with breakpoints for the split into handler and the rest (a
+# stop ends a CPU's round early, which shifts the tick counts a little, so
+# the headline figures come from the undisturbed run).
+rc=0
+for v in base patched; do
+	bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || rc=$?
+	(( rc != 2 )) || die "vmx lane could not run Bochs ($v kernel): no figures"
+	cp "$RESULTS/vmx-$v-tests-patched-$pname.log" "$RESULTS/bench-$v.log" 2>/dev/null ||
+		cp "$RESULTS/vmx-$v-$pname.log" "$RESULTS/bench-$v.log"
+	stops=$RESULTS/bench-$v.stops
+	KIT_BOCHS_DRIVER="python3 $KIT_ROOT/kit/bench/bochs_breakdown.py drive --obj $(out_dir "$v" "${KIT_CONFIG:-x86_64}") --out $stops --" \
+		bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || rc=$?
+	python3 "$KIT_ROOT/kit/bench/bochs_breakdown.py" analyze --json \
+		--cpu $(( KIT_BOCHS_CPUS > 1 ? 1 : 0 )) "$stops" >"$RESULTS/bench-$v.breakdown.json" ||
+		warn "no breakdown for the $v kernel (see $stops)"
+done
+base_log=$RESULTS/bench-base.log
+patched_log=$RESULTS/bench-patched.log
+
+# The setup, for the results file.
+npatches=0
+for f in "$SERIES"/*.patch; do
+	case $f in */0000-*|*'*'*) ;; *) npatches=$((npatches + 1)) ;; esac
+done
+base_tap=$RESULTS/vmx-base-tests-patched-$pname.tap
+lane=$(sed -n 's/^# lane: //p' "$base_tap" | head -n 1)
+setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
+
+- Host: ${lane:-?}; \`clock: sync=none\`, fixed \`time0\`.
+- Workload: kit/bench/exit_bench.c (guest on CPU 1 spinning on RDTSC with IF=1,
+  events sent from CPU 1's sibling CPU 0); $(grep -a -m1 -o 'exit_bench: threshold=[0-9]*' "$patched_log" | sed 's/exit_bench: //') (gaps below it are not exits).
+- Figures: the guest's TSC gap per exit (last guest instruction before the VM exit
+  to the first after the next VM entry). On Bochs one TSC tick is one executed
+  instruction (bench/README.md); on a real CPU they are cycles.
+- Baseline: $(grep -a -m1 -o 'KIT-BEGIN kernel=[^ ]*' "$base_log" | sed 's/.*=//') at tag \`base\`;
+  patched: the same with series/ ($npatches patches).
+"
+python3 "$KIT_ROOT/kit/bench/table.py" "$base_log" "$patched_log" \
+	--breakdown "$RESULTS/bench-base.breakdown.json" "$RESULTS/bench-patched.breakdown.json" \
+	--setup "$setup" --md "$RESULTS/bench.md" || die "no figures (see the logs ${base_log#"$KIT_ROOT"/} and ${patched_log#"$KIT_ROOT"/})"
+log "bench: table in ${RESULTS#"$KIT_ROOT"/}/bench.md (committed copy: bench/results.md)"
+(( rc == 0 )) || warn "a vmx lane reported failures (rc=$rc): see build/results/vmx-*-$pname.tap"
+exit 0

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Where the host's instructions go in an IRQ or NMI VM exit, on Bochs.
+
+Bochs' internal debugger (Debian's bochs-bin has it) stops at linear
+breakpoints and prints the tick count, which on Bochs is the executed
+instruction count (bench/README.md).  Breakpoints on
+
+  - vmx_vmexit            where the CPU lands after a VM exit,
+  - the VMRESUME          in __vmx_vcpu_run, the next VM entry,
+  - the calls that start and the return addresses that end the handler of
+    each kind of exit (KINDS below; the same code in both kernels), on an
+    IDT host's VM-exit path
+
+split each exit of the vCPU's CPU into the handler's own work and the rest
+(KVM's exit and entry path plus the dispatch to the handler, which is what
+the series changes).  A stop ends the CPU's round of the debugger's SMP
+loop early, which shifts tick counts by a few per stop: take the
+guest-side figures from a run without breakpoints.
+
+  breakpoints --obj DIR   print the breakpoints for a kernel's O= dir
+  drive --obj DIR --out STOPS -- bochs-bin ARGS...
+        run Bochs under its debugger; on each stop log "tick cpu name" to
+        STOPS and continue.  DIR has vmlinux (and the addresses are
+        vmlinux's: no KASLR in the kit's kernels).
+  analyze STOPS [--cpu N] [--json]
+        per exit kind: exits, median instructions exit->entry, median in
+        the handler, the rest, from the exit to the handler's start (KVM's
+        exit path and the dispatch), the handler's share.
+"""
+import argparse
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+
+# What is "the handler" of each kind of exit: the span between the stops
+# B+ (a call) and B- (where a call returns to).  Each entry: kind ->
+# (name, [(callee or None for an indirect call, callers or None)] for B+,
+# the same for B-).  The bodies are the same code in both kernels.
+KINDS = {
+    "timer": ("__sysvec_apic_timer_interrupt",
+              [("__sysvec_apic_timer_interrupt", None)], None),
+    "ipi": ("__sysvec_call_function_single",
+            [("__sysvec_call_function_single", None)], None),
+    # desc->handle_irq() (handle_edge_irq for the UART), called indirectly
+    "device": ("desc->handle_irq()", [(None, {"__common_interrupt"})], None),
+    # From the NMI entry accounting to its end, in the function that runs
+    # the NMI handlers (the baseline's exc_nmi(), the patched do_nmi()).
+    # Not default_do_nmi()'s own call: Bochs 2.7's debugger now and then
+    # does not stop at the return of a long call, and an NMI backtrace is
+    # ~240k instructions.
+    "nmi": ("irqentry_nmi_enter() .. irqentry_nmi_exit()",
+            [("irqentry_nmi_enter", {"exc_nmi", "do_nmi"})],
+            [("irqentry_nmi_exit", {"exc_nmi", "do_nmi"})]),
+}
+MAX_BREAKPOINTS = 16   # BX_DBG_MAX_LIN_BPOINTS in Bochs 2.7
+
+
+def disassemble(obj):
+    """{function: [(address, mnemonic, operands)]} of vmlinux's text."""
+    res = subprocess.run(["objdump", "-d", "--no-show-raw-insn",
+                          os.path.join(obj, "vmlinux")],
+                         capture_output=True, text=True, check=True).stdout
+    funcs, cur = {}, None
+    for line in res.splitlines():
+        m = re.match(r"([0-9a-f]+) <([^>]+)>:$", line)
+        if m:
+            cur = funcs.setdefault(m.group(2), [])
+            continue
+        m = re.match(r"\s*([0-9a-f]+):\s+(\S+)\s*(.*)", line)
+        if m and cur is not None:
+            cur.append((int(m.group(1), 16), m.group(2), m.group(3)))
+    return funcs
+
+
+def call_sites(funcs, callee, callers):
+    """[(call, return address)] of the calls to @callee (direct calls), or
+    of the indirect calls in @callers when @callee is None."""
+    sites = {}
+    for name, ins in funcs.items():
+        if callers and name not in callers:
+            continue
+        for i, (addr, mnem, ops) in enumerate(ins[:-1]):
+            if not mnem.startswith("call"):
+                continue
+            if (callee is None and ops.startswith("*")) or \
+               (callee is not None and ops.endswith("<%s>" % callee)):
+                sites.setdefault(name, []).append((addr, ins[i + 1][0]))
+    # Only the call sites on an IDT host's VM-exit path: where the body is
+    # reached through software dispatch (the patched kernel's
+    # dispatch_table_*() handlers), not the IDT entry's; never FRED's
+    # (Bochs has no FRED).
+    sites = {n: v for n, v in sites.items() if not n.startswith("fred_")}
+    table = {n: v for n, v in sites.items() if n.startswith("dispatch_table_")}
+    return sorted(a for v in (table or sites).values() for a in v)
+
+
+def breakpoints(obj):
+    """[(address, name)]: name is 'exit', 'entry', 'B+<kind>' (a call that
+    starts the kind's handler) or 'B-<kind>' (where one that ends it
+    returns to)."""
+    funcs = disassemble(obj)
+    for name in ("vmx_vmexit", "__vmx_vcpu_run", "__common_interrupt"):
+        if name not in funcs:
+            raise SystemExit("bochs_breakdown: no %s in %s/vmlinux" % (name, obj))
+    bps = [(funcs["vmx_vmexit"][0][0], "exit")]
+    run = [a for a, m, _ in funcs["__vmx_vcpu_run"] if m == "vmresume"]
+    if len(run) != 1:
+        raise SystemExit("bochs_breakdown: %d VMRESUME in __vmx_vcpu_run" % len(run))
+    bps.append((run[0], "entry"))
+    for kind, (what, starts, ends) in KINDS.items():
+        begin, finish = [], []
+        for callee, callers in starts:
+            sites = call_sites(funcs, callee, callers)
+            begin += [c for c, _ in sites]
+            if ends is None:
+                finish += [r for _, r in sites]
+        for callee, callers in ends or []:
+            finish += [r for _, r in call_sites(funcs, callee, callers)]
+        if not begin or not finish:
+            raise SystemExit("bochs_breakdown: found no call for %s (%s)" % (kind, what))
+        bps += [(a, "B+" + kind) for a in begin] + [(a, "B-" + kind) for a in finish]
+    if len(bps) > MAX_BREAKPOINTS:
+        raise SystemExit("bochs_breakdown: %d breakpoints, Bochs has %d"
+                         % (len(bps), MAX_BREAKPOINTS))
+    return bps
+
+
+def drive(a):
+    bps = breakpoints(a.obj)
+    # Bochs numbers breakpoints from 1 in the order they are set.
+    names = {i + 1: name for i, (_, name) in enumerate(bps)}
+    proc = subprocess.Popen(a.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    fd = proc.stdout.fileno()
+    buf = b""
+    pending = [("lb 0x%x" % addr) for addr, _ in bps] + ["c"]
+    prompt = re.compile(rb"<bochs:\d+> $")
+    bp_re = re.compile(rb"\((\d+)\) Breakpoint (\d+), 0x")
+    tick_re = re.compile(rb"Next at t=(\d+)")
+    stops = 0
+    raw = open(a.raw, "wb") if a.raw else None
+    with open(a.out, "w") as out:
+        while True:
+            r, _, _ = select.select([fd], [], [], 5.0)
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            if not prompt.search(buf[-32:]):
+                if len(buf) > 1 << 20:
+                    buf = buf[-4096:]
+                continue
+            tick = tick_re.search(buf)
+            for hit in bp_re.finditer(buf):
+                if tick:
+                    out.write("%s %s %s\n" % (tick.group(1).decode(), hit.group(1).decode(),
+                                              names.get(int(hit.group(2)), "?")))
+                    stops += 1
+            if raw:
+                raw.write(buf)
+            buf = b""
+            cmd = pending.pop(0) if pending else "c"
+            try:
+                proc.stdin.write(cmd.encode() + b"\n")
+                proc.stdin.flush()
+            except BrokenPipeError:
+                break
+    rc = proc.wait()
+    print("bochs_breakdown: %d stops, %d breakpoints, Bochs exit %d" % (stops, len(bps), rc),
+          file=sys.stderr)
+    return rc
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if v else 0
+
+
+def analyze(a):
+    """Fold the stops of one CPU into exits: exit, [call ... return of a
+    body]..., entry.  An exit in which Bochs missed a body's return stop
+    (it skips one now and then, see bench/README.md) is counted as
+    incomplete and left out."""
+    exits, cur = [], None
+    with open(a.stops) as f:
+        for line in f:
+            t, cpu, name = line.split()
+            if int(cpu) != a.cpu:
+                continue
+            t = int(t)
+            if name == "exit":
+                cur = {"t0": t, "bodies": [], "open": {}}
+            elif cur is None:
+                continue
+            elif name == "entry":
+                cur["total"] = t - cur["t0"]
+                exits.append(cur)
+                cur = None
+            elif name.startswith("B+"):
+                cur["open"].setdefault(name[2:], t)
+                cur.setdefault("first", t)
+            elif name.startswith("B-") and name[2:] in cur["open"]:
+                body = name[2:]
+                cur["bodies"].append((body, t - cur["open"].pop(body)))
+    kinds = {}
+    for e in exits:
+        names = [b for b, _ in e["bodies"]] + list(e["open"])
+        if not names:
+            continue   # an exit of another reason (I/O, EPT, ...)
+        # The exit's kind is its first handler; only that kind's spans are
+        # its handler.  Anything else the host handles before the next VM
+        # entry (e.g. a tick taken through the IDT once KVM enables
+        # interrupts again) counts to the rest, on both kernels alike.
+        kind = names[0]
+        d = kinds.setdefault(kind, {"v": [], "incomplete": 0})
+        if kind in e["open"]:
+            d["incomplete"] += 1
+        else:
+            d["v"].append((e["total"], sum(x for b, x in e["bodies"] if b == kind),
+                           e["first"] - e["t0"]))
+    res = {}
+    for kind, d in kinds.items():
+        v = d["v"]
+        tot = median([x for x, _, _ in v])
+        han = median([h for _, h, _ in v])
+        res[kind] = {"exits": len(v), "incomplete": d["incomplete"], "total": tot,
+                     "handler": han, "rest": median([x - h for x, h, _ in v]),
+                     "to_handler": median([i for _, _, i in v]),
+                     "share": han / tot if tot else 0.0}
+    if a.json:
+        json.dump(res, sys.stdout, indent=1, sort_keys=True)
+        print()
+    else:
+        for kind, d in sorted(res.items()):
+            print("%-7s exits=%d incomplete=%d total=%d handler=%d rest=%d "
+                  "exit_to_handler=%d share=%.2f"
+                  % (kind, d["exits"], d["incomplete"], d["total"], d["handler"],
+                     d["rest"], d["to_handler"], d["share"]))
+    return 0 if res else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="what", required=True)
+    d = sub.add_parser("drive")
+    d.add_argument("--obj", required=True)
+    d.add_argument("--out", required=True)
+    d.add_argument("--raw", help="also keep Bochs' debugger output here")
+    d.add_argument("cmd", nargs=argparse.REMAINDER)
+    n = sub.add_parser("analyze")
+    n.add_argument("stops")
+    n.add_argument("--cpu", type=int, default=1)
+    n.add_argument("--json", action="store_true")
+    b = sub.add_parser("breakpoints")
+    b.add_argument("--obj", required=True)
+    a = ap.parse_args()
+    if a.what == "drive":
+        if a.cmd and a.cmd[0] == "--":
+            a.cmd = a.cmd[1:]
+        if not a.cmd:
+            ap.error("drive: no Bochs command")
+        return drive(a)
+    if a.what == "breakpoints":
+        for addr, name in breakpoints(a.obj):
+            print("0x%x %s" % (addr, name))
+        return 0
+    return analyze(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -96,6 +96,7 @@ fi
 # 5. Claims about the patched sources, from tests/series-claims.txt:
 #      absent SYMBOL        git grep finds SYMBOL nowhere in the tree
 #      present FILE REGEX   FILE (in the tree) matches REGEX
+#      lacks FILE REGEX     FILE exists and does not match REGEX
 #      in-system-map SYMBOL the patched x86_64 kernel's System.map has SYMBOL
 claims=$KIT_ROOT/tests/series-claims.txt
 if (( ${#real[@]} == 0 )); then
@@ -116,6 +117,14 @@ else
 				tap_add "$tap" pass "claim: $a has /$b/" 0
 			else
 				tap_add "$tap" fail "claim: $a has /$b/" 0
+			fi ;;
+		lacks)
+			if [ ! -f "$TREE/$a" ]; then
+				tap_add "$tap" fail "claim: $a lacks /$b/ (no such file)" 0
+			elif grep -nE "$b" "$TREE/$a" >>"$logf"; then
+				tap_add "$tap" fail "claim: $a lacks /$b/" 0
+			else
+				tap_add "$tap" pass "claim: $a lacks /$b/" 0
 			fi ;;
 		in-system-map)
 			map=$(out_dir patched x86_64)/System.map

@@ -45,8 +45,11 @@ KINDS = {
               [("__sysvec_apic_timer_interrupt", None)], None),
     "ipi": ("__sysvec_call_function_single",
             [("__sysvec_call_function_single", None)], None),
-    # desc->handle_irq() (handle_edge_irq for the UART), called indirectly
-    "device": ("desc->handle_irq()", [(None, {"__common_interrupt"})], None),
+    # desc->handle_irq(), called indirectly from __common_interrupt():
+    # handle_edge_irq() for the UART.  Starts at its first instruction
+    # ("=name"): Bochs skips the stop at that indirect call in some runs.
+    "device": ("handle_edge_irq()", [("=handle_edge_irq", None)],
+               [(None, {"__common_interrupt"})]),
     # From the NMI entry accounting to its end, in the function that runs
     # the NMI handlers (the baseline's exc_nmi(), the patched do_nmi()).
     # Not default_do_nmi()'s own call: Bochs 2.7's debugger now and then
@@ -114,6 +117,11 @@ def breakpoints(obj):
     for kind, (what, starts, ends) in KINDS.items():
         begin, finish = [], []
         for callee, callers in starts:
+            if callee and callee.startswith("="):   # a function's entry
+                if callee[1:] not in funcs:
+                    raise SystemExit("bochs_breakdown: no %s in vmlinux" % callee[1:])
+                begin.append(funcs[callee[1:]][0][0])
+                continue
             sites = call_sites(funcs, callee, callers)
             begin += [c for c, _ in sites]
             if ends is None:
@@ -186,9 +194,9 @@ def median(v):
 
 def analyze(a):
     """Fold the stops of one CPU into exits: exit, [call ... return of a
-    body]..., entry.  An exit in which Bochs missed a body's return stop
-    (it skips one now and then, see bench/README.md) is counted as
-    incomplete and left out."""
+    body]..., entry.  An exit in which Bochs skipped the stop at a call or
+    at a return of its handler (it skips one now and then, see
+    bench/README.md) is counted as incomplete and left out."""
     exits, cur = [], None
     with open(a.stops) as f:
         for line in f:
@@ -197,7 +205,7 @@ def analyze(a):
                 continue
             t = int(t)
             if name == "exit":
-                cur = {"t0": t, "bodies": [], "open": {}}
+                cur = {"t0": t, "bodies": [], "open": {}, "missed": set()}
             elif cur is None:
                 continue
             elif name == "entry":
@@ -207,12 +215,17 @@ def analyze(a):
             elif name.startswith("B+"):
                 cur["open"].setdefault(name[2:], t)
                 cur.setdefault("first", t)
-            elif name.startswith("B-") and name[2:] in cur["open"]:
+            elif name.startswith("B-"):
                 body = name[2:]
-                cur["bodies"].append((body, t - cur["open"].pop(body)))
+                if body in cur["open"]:
+                    cur["bodies"].append((body, t - cur["open"].pop(body)))
+                else:
+                    # Bochs skipped the stop at the call: where this
+                    # handler began is unknown.
+                    cur["missed"].add(body)
     kinds = {}
     for e in exits:
-        names = [b for b, _ in e["bodies"]] + list(e["open"])
+        names = sorted(e["missed"]) + [b for b, _ in e["bodies"]] + list(e["open"])
         if not names:
             continue   # an exit of another reason (I/O, EPT, ...)
         # The exit's kind is its first handler; only that kind's spans are
@@ -221,7 +234,7 @@ def analyze(a):
         # interrupts again) counts to the rest, on both kernels alike.
         kind = names[0]
         d = kinds.setdefault(kind, {"v": [], "incomplete": 0})
-        if kind in e["open"]:
+        if kind in e["open"] or kind in e["missed"]:
             d["incomplete"] += 1
         else:
             d["v"].append((e["total"], sum(x for b, x in e["bodies"] if b == kind),

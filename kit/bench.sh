@@ -23,12 +23,15 @@ export KIT_BOCHS_CPUS=${KIT_BOCHS_CPUS:-2} KIT_SELFTESTS_FROM=patched
 # debugger with breakpoints for the split into handler and the rest (a
 # stop ends a CPU's round early, which shifts the tick counts a little, so
 # the headline figures come from the undisturbed run).
+# The vmx lane's name for a run of VARIANT with the patched tree's programs.
+lane_name() {
+	if [ "$1" = patched ]; then echo "vmx-patched-$pname"; else echo "vmx-$1-tests-patched-$pname"; fi
+}
 rc=0
 for v in base patched; do
 	bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || rc=$?
 	(( rc != 2 )) || die "vmx lane could not run Bochs ($v kernel): no figures"
-	cp "$RESULTS/vmx-$v-tests-patched-$pname.log" "$RESULTS/bench-$v.log" 2>/dev/null ||
-		cp "$RESULTS/vmx-$v-$pname.log" "$RESULTS/bench-$v.log"
+	cp "$RESULTS/$(lane_name "$v").log" "$RESULTS/bench-$v.log"
 	stops=$RESULTS/bench-$v.stops
 	split=$RESULTS/bench-$v.breakdown.json
 	# Bochs' debugger now and then skips a stop, and which ones varies from
@@ -56,7 +59,7 @@ npatches=0
 for f in "$SERIES"/*.patch; do
 	case $f in */0000-*|*'*'*) ;; *) npatches=$((npatches + 1)) ;; esac
 done
-base_tap=$RESULTS/vmx-base-tests-patched-$pname.tap
+base_tap=$RESULTS/$(lane_name base).tap
 lane=$(sed -n 's/^# lane: .*\(Bochs [^,]*\).*/\1/p' "$base_tap" | head -n 1)
 setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
 

@@ -120,6 +120,18 @@ static void guest_code(void)
 static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpu;
 
+struct kind {
+	const char *name;
+	const char *row;	/* /proc/interrupts row on CPU 1 */
+	int events;		/* windows, or timer milliseconds */
+	bool largest;		/* the largest gap of a window is the sample */
+	bool ran;
+	char skip[128];
+	uint32_t first_win, last_win;	/* windows [first, last], odd numbers */
+	uint32_t gap_from, gap_to;	/* timer: the phase's gaps */
+	long long irqs;
+};
+
 /* The host's view of the guest's variables, set up by map_guest_vars(). */
 static struct {
 	volatile uint32_t *nr_gaps, *window, *seen;
@@ -172,21 +184,28 @@ static void wait_guest_progress(void)
 	}
 }
 
-/* Open the next window and return once the guest runs inside it. */
-static uint32_t open_window(void)
+/* Open the next window for an event of @k; return once the guest runs in it. */
+static void open_window(struct kind *k)
 {
 	uint32_t w = G(window) + 1;
 
 	G(window) = w;
 	while (G(seen) != w)
 		;
-	return w;
+	if (!k->first_win)
+		k->first_win = w;
+	k->last_win = w;
 }
 
+/*
+ * Close the window once the guest has run again after the event.  The
+ * guest reads the window right after the TSC, and the event's exit may come
+ * in between: the window must still be open when it reads it.
+ */
 static void close_window(void)
 {
-	G(window) = G(window) + 1;
 	wait_guest_progress();
+	G(window) = G(window) + 1;
 }
 
 /* The count of one /proc/interrupts row ("LOC", "4", ...) on @cpu, or -1. */
@@ -263,17 +282,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct kind {
-	const char *name;
-	const char *row;	/* /proc/interrupts row on CPU 1 */
-	int events;		/* windows, or timer milliseconds */
-	bool largest;		/* the largest gap of a window is the sample */
-	bool ran;
-	char skip[128];
-	uint32_t first_win, last_win;	/* windows [first, last], odd numbers */
-	uint32_t gap_from, gap_to;	/* timer: the phase's gaps */
-	long long irqs;
-};
 
 /* Print the figures of one kind; returns its number of samples. */
 static uint32_t report(struct kind *k, struct gap *g, uint32_t n)
@@ -338,14 +346,9 @@ static void run_ipi(struct kind *k)
 		return;
 	}
 	for (i = 0; i < k->events; i++) {
-		uint32_t w = open_window();
-
-		if (!k->first_win)
-			k->first_win = w;
-		k->last_win = w;
+		open_window(k);
 		TEST_ASSERT(!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0),
 			    "membarrier() failed");
-		wait_guest_progress();
 		close_window();
 	}
 }
@@ -359,15 +362,10 @@ static void run_nmi(struct kind *k)
 		return;
 	}
 	for (i = 0; i < k->events; i++) {
-		uint32_t w = open_window();
-
-		if (!k->first_win)
-			k->first_win = w;
-		k->last_win = w;
+		open_window(k);
 		fd = open("/proc/sysrq-trigger", O_WRONLY);
 		TEST_ASSERT(fd >= 0 && write(fd, "l", 1) == 1, "sysrq l failed");
 		close(fd);
-		wait_guest_progress();
 		close_window();
 	}
 }
@@ -399,18 +397,15 @@ static void run_device(struct kind *k)
 	TEST_ASSERT(write(fd, " ", 1) == 1 && !tcdrain(fd), "write to %s failed", TTY);
 	k->irqs = irq_count(k->row, vcpu_cpu);
 	for (i = 0; i < k->events; i++) {
-		uint32_t w = open_window();
-		uint32_t n = G(nr_gaps);
+		uint32_t n;
 		int j;
 
-		if (!k->first_win)
-			k->first_win = w;
-		k->last_win = w;
+		open_window(k);
+		n = G(nr_gaps);
 		TEST_ASSERT(write(fd, " ", 1) == 1, "write to %s failed", TTY);
 		/* The transmit interrupt is asynchronous: wait for an exit. */
 		for (j = 0; j < 100000 && G(nr_gaps) == n; j++)
 			usleep(10);
-		wait_guest_progress();
 		close_window();
 		TEST_ASSERT(!tcdrain(fd), "tcdrain(%s) failed", TTY);
 	}

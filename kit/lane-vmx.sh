@@ -77,13 +77,14 @@ mkdir -p "$RESULTS" "$BUILD/bochs" "$BUILD/initramfs"
 # A test of the plan that the variant's tree does not have (the series' own
 # tests on the baseline, or any of them with an empty series) is left out
 # of the run and reported as skipped; the run uses the plan without it.
+stsrc=$(src_dir "$stv")
 absent=()
 mkdir -p "$BUILD/initramfs"
 runplan=$BUILD/initramfs/$tag-$pname.plan
 : >"$runplan.new"
 while IFS= read -r line; do
 	t=$(plan_tests <<<"$line")
-	if [ -n "$t" ] && [ ! -f "$(plan_test_source "$(src_dir "$stv")" "$t")" ]; then
+	if [ -n "$t" ] && [ ! -f "$(plan_test_source "$stsrc" "$t")" ]; then
 		absent+=("$t")
 	else
 		echo "$line" >>"$runplan.new"
@@ -182,13 +183,11 @@ EOF
 
 log "vmx/$variant: Bochs, $cpus CPU(s), ips=$ips, plan $pname (${#entries[@]} tests), timeout ${tmo}s"
 start=$SECONDS
-if [ -n "${KIT_BOCHS_DRIVER:-}" ]; then
-	# A program that runs Bochs and talks to its debugger (make bench).
-	# shellcheck disable=SC2086 # a command with its arguments
-	(cd "$run" && exec timeout -k 10 "$tmo" $KIT_BOCHS_DRIVER bochs-bin -q -f bochsrc </dev/null >"$run/bochs.out" 2>&1) &
-else
-	(cd "$run" && exec timeout -k 10 "$tmo" bochs-bin -q -f bochsrc -rc rc </dev/null >"$run/bochs.out" 2>&1) &
-fi
+bochs=(bochs-bin -q -f bochsrc -rc rc)
+# A program that runs Bochs and talks to its debugger instead (make bench).
+# shellcheck disable=SC2206 # a command with its arguments
+[ -z "${KIT_BOCHS_DRIVER:-}" ] || bochs=($KIT_BOCHS_DRIVER bochs-bin -q -f bochsrc)
+(cd "$run" && exec timeout -k 10 "$tmo" "${bochs[@]}" </dev/null >"$run/bochs.out" 2>&1) &
 bochs_pid=$!
 
 # Watch the console: note when each marker line shows up (host time), and
@@ -275,7 +274,7 @@ else
 fi
 
 for t in "${absent[@]}"; do
-	tap_add "$tap" skip "$t" 0 "not in the $stv tree ($(plan_test_source "$(src_dir "$stv")" "$t"))"
+	tap_add "$tap" skip "$t" 0 "not in the $stv tree ($(plan_test_source "$stsrc" "$t"))"
 done
 
 # Per test: the n-th END line of that name (a plan may list a test twice).

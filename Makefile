@@ -1,15 +1,29 @@
-# The kit: build the 6.12 kernel with series/ applied and test it.
+# The kit: build Linux 7.3 with series/ applied (or, with KIT_BASE=6.12 or
+# the backport-* targets, 6.12.y with backport/6.12/series/) and test it.
 # 'make help' lists the targets; README.md says what each one does.
 
 SHELL := /bin/bash
 KIT := kit
-CHECK_PLAN ?= tests/plans/vmx-check.plan
-RUN_PLAN ?= tests/plans/vmx-irq-nmi.plan
+KIT_BASE ?= 7.3
+export KIT_BASE
+BASE_DIR := $(shell sed -n 's/^BASE_DIR=//p' kit/base-$(KIT_BASE).conf 2>/dev/null)
+ifeq ($(BASE_DIR),)
+$(error no base '$(KIT_BASE)': kit/base-$(KIT_BASE).conf missing (bases: 7.3, 6.12))
+endif
+# build/ for 7.3, build/<base>/ for the backport (kit/lib.sh says the same).
+OUT := $(if $(filter 7.3,$(KIT_BASE)),build,build/$(KIT_BASE))
+PLANS := $(BASE_DIR)/tests/plans
+CHECK_PLAN ?= $(PLANS)/vmx-check.plan
+RUN_PLAN ?= $(PLANS)/vmx-run.plan
 # The lanes that 'make check' requires to have run (a skipped one fails).
 CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
+# The red lane (the fixes' tests fail without the fixes) where the base
+# lists such tests and the series has patches.
+RED := $(if $(and $(wildcard $(BASE_DIR)/tests/red-on-base.txt),$(wildcard $(BASE_DIR)/series/0001-*.patch)),red)
+CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base vmx-full bench run check check-full mail-check matrix summary mail clean distclean
+	vmx vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean distclean
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -25,15 +39,17 @@ help:
 	@echo 'make check-full  check + matrix + mail (not in CI: ~40 min cold)'
 	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
-	@echo 'make vmx         vmx lane on the patched kernel, PLAN=tests/plans/<name>.plan'
+	@echo 'make vmx         vmx lane on the patched kernel, PLAN=$(PLANS)/<name>.plan'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
+	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
 	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table (~1 h)'
 	@echo 'make bench       host cost of IRQ/NMI VM exits, baseline vs patched in one run (bench/results.md)'
 	@echo 'make summary     the verdict table of the last results'
 	@echo 'make mail        build/mail/: the series with To/Cc (get_maintainer.pl), send-email --dry-run'
 	@echo 'make clean       remove results and build output (keeps the trees and ccache)'
 	@echo 'make distclean   remove build/ entirely'
-	@echo 'Variables: KERNEL_TREE=/path/to/linux  PLAN=...  KIT_BOCHS_CPUS=2'
+	@echo 'make backport-X  target X on the 6.12.y backport (backport/6.12/), e.g. backport-check'
+	@echo 'Variables: KERNEL_TREE=/path/to/linux  PLAN=...  KIT_BOCHS_CPUS=2  KIT_BASE=7.3|6.12'
 
 deps:
 	@bash -c '. $(KIT)/lib.sh; ensure_pkgs "$${PKGS_BUILD[@]}" "$${PKGS_INITRAMFS[@]}" "$${PKGS_QEMU[@]}" "$${PKGS_BOCHS[@]}" "$${PKGS_MAIL[@]}" "$${PKGS_CHECK[@]}"'
@@ -50,10 +66,9 @@ build: tree
 build-base: tree
 	@bash $(KIT)/build.sh base x86_64
 
+# Every config of the base's build matrix (kit/base-<base>.conf).
 build-all: build
-	@bash $(KIT)/build.sh patched x86_64-nofred
-	@bash $(KIT)/build.sh patched x86_64-guests
-	@bash $(KIT)/build.sh patched i386
+	@bash -c '. $(KIT)/lib.sh; for c in $$MATRIX_CONFIGS; do bash $(KIT)/build.sh patched $$c || exit; done'
 
 static: tree
 	@bash $(KIT)/lane-static.sh
@@ -71,20 +86,26 @@ vmx-base: build-base
 # The main job: the patched kernel on the Intel VMX lane with the IRQ/NMI
 # exit tests.  Prints the verdict table; exits non-zero on a failure.
 run: build
-	@rm -f build/results/vmx-patched-$(basename $(notdir $(RUN_PLAN))).tap
+	@rm -f $(OUT)/results/vmx-patched-$(basename $(notdir $(RUN_PLAN))).tap
 	@bash $(KIT)/lane-vmx.sh patched $(RUN_PLAN) || true
 	@REQUIRED_LANES="vmx-patched-$(basename $(notdir $(RUN_PLAN)))" \
-	 bash $(KIT)/summary.sh build/results/vmx-patched-$(basename $(notdir $(RUN_PLAN))).tap
+	 bash $(KIT)/summary.sh $(OUT)/results/vmx-patched-$(basename $(notdir $(RUN_PLAN))).tap
 
 # The test suite.  Every lane runs even if an earlier one failed; the
 # summary decides.
 check: build
-	@rm -f $(addprefix build/results/,$(addsuffix .tap,$(CHECK_LANES)))
+	@rm -f $(addprefix $(OUT)/results/,$(addsuffix .tap,$(CHECK_LANES)))
 	@bash $(KIT)/lane-static.sh || true
 	@bash $(KIT)/lane-qemu.sh patched || true
 	@bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true
+	@$(if $(RED),bash $(KIT)/red.sh || true,true)
 	@REQUIRED_LANES="$(CHECK_LANES)" bash $(KIT)/summary.sh \
-	 $(addprefix build/results/,$(addsuffix .tap,$(CHECK_LANES)))
+	 $(addprefix $(OUT)/results/,$(addsuffix .tap,$(CHECK_LANES)))
+
+# The series' tests on the base with only the test patches (no fixes): each
+# test of tests/red-on-base.txt must fail there ($(OUT)/results/red.tap).
+red: tree
+	@bash $(KIT)/red.sh
 
 summary:
 	@bash $(KIT)/summary.sh
@@ -105,12 +126,12 @@ check-full: check
 	@bash $(KIT)/mail.sh
 
 # The upstream KVM selftests on the baseline and the patched kernel, and
-# the comparison (build/results/parity.md; the latest is in results/).
+# the comparison ($(OUT)/results/parity.md; the latest is in results/).
 vmx-full: build build-base
-	@bash $(KIT)/parity.sh tests/plans/vmx-full.plan
+	@bash $(KIT)/parity.sh $(PLANS)/vmx-full.plan
 
 # What an IRQ or NMI VM exit costs the host, baseline and patched kernel
-# in one run (build/results/bench.md; the latest is bench/results.md).
+# in one run ($(OUT)/results/bench.md; the latest is bench/results.md).
 # Not part of 'make check': a benchmark never fails on its figures.
 bench: build build-base
 	@bash $(KIT)/bench.sh
@@ -121,7 +142,11 @@ mail: tree
 	@bash $(KIT)/mail.sh
 
 clean:
-	rm -rf build/results build/obj-* build/base/obj-* build/selftests-* build/initramfs build/bochs
+	rm -rf $(OUT)/results $(OUT)/obj-* $(OUT)/base/obj-* $(OUT)/selftests-* $(OUT)/initramfs $(OUT)/bochs
 
 distclean:
 	rm -rf build
+
+# The 6.12.y backport: any target on backport/6.12/ (base Debian 6.12).
+backport-%:
+	@$(MAKE) --no-print-directory KIT_BASE=6.12 $*

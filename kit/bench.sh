@@ -13,7 +13,7 @@
 # not run, a kind without samples); never on the figures themselves.
 . "$(dirname "$0")/lib.sh"
 
-plan=${1:-$KIT_ROOT/tests/plans/bench.plan}
+plan=${1:-$PLANS/bench.plan}
 pname=$(basename "$plan" .plan)
 # 2 CPUs: the vCPU on CPU 1, the events sent from CPU 0.  With
 # KIT_BOCHS_CPUS=1 only the timer kind runs (the others say SKIP).

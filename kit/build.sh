@@ -2,11 +2,13 @@
 # kit/build.sh VARIANT CONFIG [make targets...]
 #
 # Build a kit kernel: VARIANT is 'patched' (the tree) or 'base' (the
-# baseline worktree); CONFIG is one of
-#   x86_64         tinyconfig + common + x86_64 (X86_FRED=y) + tests
-#   x86_64-nofred  the same with X86_FRED=n
-#   x86_64-guests  x86_64 + Hyper-V and Xen HVM guest support (compile coverage)
-#   i386           tinyconfig + common + i386 + tests (KVM_INTEL on 32-bit)
+# baseline worktree); CONFIG names the fragments (configs/, or the base's
+# own copy under BASE_DIR/configs/) on top of tinyconfig:
+#   x86_64         common + mitigations + x86_64 + tests
+#   x86_64-NAME    the same plus NAME.config (x86_64-kvm-m: KVM_INTEL=m;
+#                  x86_64-guests: Hyper-V and Xen HVM guests; x86_64-nofred
+#                  on 6.12, where KVM_INTEL does not yet select X86_FRED)
+#   i386           common + mitigations + i386 + tests (KVM_INTEL on 32-bit)
 # The build is incremental (O= dir outside the source, ccache); the .config
 # is regenerated from the fragments every time but only replaced when its
 # content changes, so an unchanged tree rebuilds nothing.
@@ -19,15 +21,20 @@ targets=("$@")
 src=$(src_dir "$variant")
 # MATRIX_OUT: another O= dir (kit/matrix.sh builds each patch there).
 out=${MATRIX_OUT:-$(out_dir "$variant" "$cfg")}
-C=$KIT_ROOT/configs
 
 case $cfg in
-x86_64)        arch=x86_64; frags=("$C/common.config" "$C/x86_64.config") ;;
-x86_64-nofred) arch=x86_64; frags=("$C/common.config" "$C/x86_64.config" "$C/nofred.config") ;;
-x86_64-guests) arch=x86_64; frags=("$C/common.config" "$C/x86_64.config" "$C/guests.config") ;;
-i386)          arch=i386;   frags=("$C/common.config" "$C/i386.config") ;;
-*) die "unknown config '$cfg' (x86_64, x86_64-nofred, x86_64-guests, i386)" ;;
+x86_64)   arch=x86_64; names=(common mitigations x86_64) ;;
+x86_64-*) arch=x86_64; names=(common mitigations x86_64 "${cfg#x86_64-}") ;;
+i386)     arch=i386;   names=(common mitigations i386) ;;
+*) die "unknown config '$cfg' (x86_64, x86_64-NAME with configs/NAME.config, i386)" ;;
 esac
+frags=()
+for n in "${names[@]}"; do
+	f=$(config_frag "$n")
+	[ -f "$f" ] || die "config '$cfg': no fragment $n.config in configs/ or $BASE_DIR/configs/"
+	frags+=("$f")
+done
+tests_frag=$(config_frag tests)
 (( ${#targets[@]} )) || targets=(bzImage)
 
 ensure_pkgs "${PKGS_BUILD[@]}"
@@ -48,7 +55,7 @@ merge() {
 # What we ask for, and the fragment: tinyconfig's own settings, then ours.
 wanted=$out/kit.wanted
 frag=$out/kit.fragment
-merge "${frags[@]}" "$C/tests.config" >"$wanted"
+merge "${frags[@]}" "$tests_frag" >"$wanted"
 merge "$src/kernel/configs/tiny.config" "$src/arch/x86/configs/tiny.config" "$wanted" >"$frag"
 
 make "${MAKEARGS[@]}" -s KCONFIG_CONFIG=.config.kit-new KCONFIG_ALLCONFIG="$frag" \
@@ -65,7 +72,7 @@ while IFS= read -r line; do
 	esac
 	got=$(grep -E "^($sym=|# $sym is not set)" "$out/.config.kit-new" || true)
 	if [ "$got" != "$line" ] && ! { [ -z "$got" ] && [ "${line#\# }" != "$line" ]; }; then
-		if grep -qx "$line" "$C/tests.config"; then
+		if grep -qx "$line" "$tests_frag"; then
 			echo "note: $sym not available in this tree (test suite left out)" >&2
 		else
 			echo "kit: $variant/$cfg: asked for '$line', got '${got:-nothing}'" >&2

@@ -29,7 +29,7 @@ kernel=$obj/arch/x86/boot/bzImage
 [ -f "$obj/.config" ] || die "no $obj/.config"
 ensure_pkgs "${PKGS_QEMU[@]}" "${PKGS_INITRAMFS[@]}"
 
-plan=$KIT_ROOT/tests/plans/kunit.plan
+plan=$PLANS/kunit.plan
 initrd=$BUILD/initramfs/kunit-$variant.cpio.lz4
 KIT_VARIANT=$variant "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
 
@@ -112,7 +112,7 @@ suites=$(printf '%s\n' "$clean" | awk '
 declare -A want=() lacking=()
 unmapped=()
 while read -r sym; do
-	suites_of=$(awk -v s="$sym" '$1 == s { $1 = ""; print }' "$KIT_ROOT/tests/kunit-suites.txt")
+	suites_of=$(awk -v s="$sym" '$1 == s { $1 = ""; print }' "$KUNIT_SUITES")
 	if ! grep -qx "$sym=y" "$obj/.config"; then
 		for s in ${suites_of:-$sym}; do lacking[$s]=$sym; done
 	elif [ -z "$suites_of" ]; then
@@ -120,7 +120,7 @@ while read -r sym; do
 	else
 		for s in $suites_of; do want[$s]=$sym; done
 	fi
-done < <(grep -oE '^CONFIG_[A-Z0-9_]+_KUNIT_TEST=y' "$KIT_ROOT/configs/tests.config" | cut -d= -f1)
+done < <(grep -oE '^CONFIG_[A-Z0-9_]+_KUNIT_TEST=y' "$(config_frag tests)" | cut -d= -f1)
 
 tap_begin "$tap"
 echo "# lane: qemu $variant, kernel ${kernel#"$KIT_ROOT"/}, accel=$used${note:+ ($note)}" >>"$tap"
@@ -142,7 +142,7 @@ for s in $(printf '%s\n' "${!lacking[@]}" | sort); do
 	[ -n "${seen[$s]:-}" ] || tap_add "$tap" skip "kunit:$s" 0 "tree lacks ${lacking[$s]} (not =y in the .config)"
 done
 for sym in "${unmapped[@]}"; do
-	tap_add "$tap" fail "kunit:$sym" 0 "no suite name for $sym in tests/kunit-suites.txt"
+	tap_add "$tap" fail "kunit:$sym" 0 "no suite name for $sym in ${KUNIT_SUITES#"$KIT_ROOT"/}"
 done
 
 if grep -q 'KIT-BEGIN' <<<"$clean"; then

@@ -4,7 +4,20 @@
 set -euo pipefail
 
 KIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${BUILD_DIR:-$KIT_ROOT/build}
+# The base the kit works on: 7.3 (the series, series/) or 6.12 (the 6.12.y
+# backport, backport/6.12/).  Each has kit/base-<base>.conf, its own series,
+# plans, claims and KUnit list under BASE_DIR, and its own build dir.
+KIT_BASE=${KIT_BASE:-7.3}
+[ -f "$KIT_ROOT/kit/base-$KIT_BASE.conf" ] ||
+	{ printf 'kit: error: no base %s (kit/base-*.conf: 7.3, 6.12)\n' "$KIT_BASE" >&2; exit 1; }
+# shellcheck source=kit/base-7.3.conf
+. "$KIT_ROOT/kit/base-$KIT_BASE.conf"
+BASE_ROOT=$(cd "$KIT_ROOT/$BASE_DIR" && pwd)
+case $KIT_BASE in
+7.3) _build_default=$KIT_ROOT/build ;;
+*) _build_default=$KIT_ROOT/build/$KIT_BASE ;;
+esac
+BUILD=${BUILD_DIR:-$_build_default}
 # The kernel tree the kit works in: ours (made by 'make tree') or the
 # developer's own (KERNEL_TREE=/path/to/linux).
 TREE=${KERNEL_TREE:-$BUILD/linux}
@@ -14,10 +27,18 @@ TREE=${KERNEL_TREE:-$BUILD/linux}
 # shares the objects both builds have in common.
 BASE_SRC=$BUILD/base/linux
 RESULTS=$BUILD/results
-SERIES=$KIT_ROOT/series
-
-# shellcheck source=kit/base.conf
-. "$KIT_ROOT/kit/base.conf"
+SERIES=$BASE_ROOT/series
+PLANS=$BASE_ROOT/tests/plans
+CLAIMS=$BASE_ROOT/tests/series-claims.txt
+KUNIT_SUITES=$BASE_ROOT/tests/kunit-suites.txt
+# A config fragment: the base's own copy if it has one, else configs/.
+config_frag() {
+	if [ -f "$BASE_ROOT/configs/$1.config" ]; then
+		echo "$BASE_ROOT/configs/$1.config"
+	else
+		echo "$KIT_ROOT/configs/$1.config"
+	fi
+}
 
 _t0=$(date +%s)
 
@@ -96,7 +117,7 @@ series_stamp_file() {
 plan_tests() { sed -e 's/#.*//' "$@" | awk 'NF { print $1 }'; }
 
 # The source of a plan's test: a KVM selftest of the tree SRC
-# (x86_64/name -> SRC/tools/testing/selftests/kvm/x86_64/name.c), or a kit
+# (x86/name -> SRC/tools/testing/selftests/kvm/x86/name.c), or a kit
 # program built against the selftests' library (bench/name ->
 # kit/bench/name.c, see kit/bench/bench.mk).
 plan_test_source() {
@@ -110,13 +131,18 @@ plan_test_source() {
 # KASAN report, or a panic.
 BAD_CONSOLE='WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|Kernel panic'
 
-# Where a kernel build goes.  variant is 'base' or 'patched'; config names a
-# fragment set (see kit/build.sh).
+# The third variant, 'tests': the base with only the series' test patches
+# (kit/red.sh), to show that the tests fail without the fixes.
+TESTS_SRC=$BUILD/tests/linux
+
+# Where a kernel build goes.  variant is 'base', 'patched' or 'tests';
+# config names a fragment set (see kit/build.sh).
 out_dir() {
 	case $1 in
 	base) echo "$BUILD/base/obj-$2" ;;
 	patched) echo "$BUILD/obj-$2" ;;
-	*) die "unknown variant '$1' (base or patched)" ;;
+	tests) echo "$BUILD/tests/obj-$2" ;;
+	*) die "unknown variant '$1' (base, patched or tests)" ;;
 	esac
 }
 
@@ -125,8 +151,20 @@ src_dir() {
 	case $1 in
 	base) echo "$BASE_SRC" ;;
 	patched) echo "$TREE" ;;
-	*) die "unknown variant '$1' (base or patched)" ;;
+	tests) echo "$TESTS_SRC" ;;
+	*) die "unknown variant '$1' (base, patched or tests)" ;;
 	esac
+}
+
+# The series' test patches: those whose subject names selftests or KUnit.
+series_test_patches() {
+	local p
+	for p in "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch; do
+		[ -e "$p" ] || continue
+		case ${p##*/} in 0000-*) continue ;; esac
+		grep -m1 '^Subject: ' "$p" | grep -q -E 'selftests|KUnit' && echo "$p"
+	done
+	return 0
 }
 
 # Results: each lane writes build/results/<lane>.tap and <lane>.log.

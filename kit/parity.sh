@@ -12,7 +12,7 @@
 # RESULTS_ONLY=1 compares the last runs without running them again.
 . "$(dirname "$0")/lib.sh"
 
-plan=${1:-$KIT_ROOT/tests/plans/vmx-full.plan}
+plan=${1:-$PLANS/vmx-full.plan}
 pname=$(basename "$plan" .plan)
 if [ -z "${RESULTS_ONLY:-}" ]; then
 	for v in base patched; do

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make tree: the kernel tree with the series applied as git commits.
 #
-#  - Own tree (default, build/linux): unpack Debian's linux-source-6.12,
-#    strip the Debian block of its .gitignore, commit it as 'base' (fixed
+#  - Own tree (default, build/linux; build/6.12/linux with KIT_BASE=6.12):
+#    fetch Debian's linux-source-<base> (kit/base-<base>.conf) with a private
+#    apt configuration, unpack it, strip the Debian block of its .gitignore,
+#    commit it as 'base' (fixed
 #    identity and date, so the commit id is the same everywhere), then
 #    'git am' series/*.patch on branch 'series'.
 #  - KERNEL_TREE=/path: the developer's git tree.  'base' is tagged at its
@@ -20,44 +22,80 @@ ensure_pkgs git xz-utils
 GIT_IDENT=(-c user.name="Kit Base" -c user.email="kit@localhost")
 
 check_version() {
-	local v p s
+	local v p s want=${BASE_KERNELVERSION%.*}
 	v=$(sed -n 's/^VERSION = //p' "$1/Makefile")
 	p=$(sed -n 's/^PATCHLEVEL = //p' "$1/Makefile")
 	s=$(sed -n 's/^SUBLEVEL = //p' "$1/Makefile")
-	if [ "$v.$p" != 6.12 ]; then
+	[ -n "$v" ] && [ -n "$p" ] || die "$1 has no kernel Makefile with VERSION/PATCHLEVEL: not a kernel tree"
+	if [ "$v.$p" != "$want" ]; then
 		[ "${KIT_ANY_BASE:-0}" = 1 ] ||
-			die "$1 is Linux $v.$p.$s, the series is for 6.12.y (KIT_ANY_BASE=1 to try anyway)"
-		warn "$1 is Linux $v.$p.$s, not 6.12.y: KIT_ANY_BASE=1, going on"
+			die "$1 is Linux $v.$p.$s, the series in ${SERIES#"$KIT_ROOT"/}/ is for $want.y (KIT_BASE=6.12 for the backport; KIT_ANY_BASE=1 to try anyway)"
+		warn "$1 is Linux $v.$p.$s, not $want.y: KIT_ANY_BASE=1, going on"
 	fi
 	echo "$v.$p.$s"
 }
 
-make_own_tree() {
-	local have sha tmp
-	# The pinned package version; if the mirror moved on, the newest 6.12.
-	have=$(dpkg-query -W -f='${Version}' "$BASE_PACKAGE" 2>/dev/null || true)
-	if [ -z "$have" ]; then
-		if ! ensure_pkgs_version; then
-			warn "$BASE_PACKAGE=$BASE_VERSION is not on the mirror; using the newest $BASE_PACKAGE"
-			ensure_pkgs "$BASE_PACKAGE"
-		fi
-		have=$(dpkg-query -W -f='${Version}' "$BASE_PACKAGE")
+# The base tarball, from the Debian package, fetched with a private apt
+# configuration under $BUILD/apt (its own sources list, lists and cache;
+# the system's apt sources and state are not touched).  Prints the path of
+# the tarball and the package version it came from.
+fetch_base() {
+	local apt=$BUILD/apt dl=$BUILD/dl ver deb sha tarball
+	tarball=$dl/${BASE_TARBALL##*/}
+	if [ -f "$tarball" ] && [ -f "$tarball.version" ]; then
+		echo "$tarball $(cat "$tarball.version")"
+		return
 	fi
-	[ -r "$BASE_TARBALL" ] || die "$BASE_TARBALL missing although $BASE_PACKAGE is installed"
-	if [ "$have" != "$BASE_VERSION" ]; then
-		warn "base is $BASE_PACKAGE $have, the kit records $BASE_VERSION: results may differ"
+	ensure_pkgs apt dpkg xz-utils debian-archive-keyring
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dl"
+	echo "$BASE_APT_SOURCE" >"$apt/sources.list"
+	APT_PRIV=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		  -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache"
+		  -o Dir::State::status=/dev/null -o Dir::Etc::Preferences=/dev/null
+		  -o Dir::Etc::PreferencesParts=/dev/null -o APT::Sandbox::User=root
+		  -o APT::Architecture=amd64 -q)
+	log "fetching the package list for $BASE_PACKAGE (private apt config in ${apt#"$KIT_ROOT"/})"
+	apt-get "${APT_PRIV[@]}" update >"$apt/update.log" 2>&1 ||
+		{ cat "$apt/update.log" >&2; die "apt-get update (private config, '$BASE_APT_SOURCE') failed"; }
+	if apt-cache "${APT_PRIV[@]}" madison "$BASE_PACKAGE" | awk '{ print $3 }' | grep -qxF "$BASE_VERSION"; then
+		ver=$BASE_VERSION
 	else
-		log "checking sha256 of $BASE_TARBALL"
-		sha=$(sha256sum "$BASE_TARBALL" | cut -d' ' -f1)
-		[ "$sha" = "$BASE_SHA256" ] ||
-			die "$BASE_TARBALL: sha256 $sha, expected $BASE_SHA256 for $BASE_VERSION"
+		ver=$(apt-cache "${APT_PRIV[@]}" madison "$BASE_PACKAGE" | awk '{ print $3 }' |
+			sort -V | tail -n 1)
+		[ -n "$ver" ] || die "$BASE_PACKAGE is not on the mirror ('$BASE_APT_SOURCE')"
+		warn "$BASE_PACKAGE=$BASE_VERSION is gone from the mirror: using the newest, $ver (results may differ)"
 	fi
+	rm -f "$dl"/*.deb "$dl"/*.tmp
+	run_logged "downloading $BASE_PACKAGE=$ver" "$dl/download.log" \
+		bash -c 'cd "$1" && shift && exec apt-get "$@"' _ "$dl" "${APT_PRIV[@]}" download "$BASE_PACKAGE=$ver"
+	deb=$(ls "$dl"/*.deb)
+	if [ "$ver" = "$BASE_VERSION" ] && [ -n "${BASE_DEB_SHA256:-}" ]; then
+		sha=$(sha256sum "$deb" | cut -d' ' -f1)
+		[ "$sha" = "$BASE_DEB_SHA256" ] || die "$deb: sha256 $sha, expected $BASE_DEB_SHA256"
+	fi
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./$BASE_TARBALL" >"$tarball.tmp" ||
+		die "$deb has no $BASE_TARBALL"
+	if [ "$ver" = "$BASE_VERSION" ]; then
+		sha=$(sha256sum "$tarball.tmp" | cut -d' ' -f1)
+		[ "$sha" = "$BASE_SHA256" ] ||
+			{ rm -f "$tarball.tmp"; die "$BASE_TARBALL of $BASE_PACKAGE $ver: sha256 $sha, expected $BASE_SHA256"; }
+	fi
+	mv "$tarball.tmp" "$tarball"
+	echo "$ver" >"$tarball.version"
+	rm -f "$deb"
+	echo "$tarball $ver"
+}
+
+make_own_tree() {
+	local tarball have tmp
+	read -r tarball have < <(fetch_base)
+	[ -n "$have" ] || die "could not fetch $BASE_PACKAGE"
 
 	tmp=$BUILD/linux.unpack
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
-	run_logged "unpacking $BASE_TARBALL" "$BUILD/tree.log" \
-		tar -C "$tmp" --strip-components=1 -xJf "$BASE_TARBALL"
+	run_logged "unpacking ${tarball#"$KIT_ROOT"/}" "$BUILD/tree.log" \
+		tar -C "$tmp" --strip-components=1 -xJf "$tarball"
 	check_version "$tmp" >/dev/null
 	# Debian's block at the end of .gitignore ignores every top-level path.
 	awk '/^# Debian packaging/ { cut = 1 } !cut { buf[n++] = $0 }
@@ -66,24 +104,20 @@ make_own_tree() {
 		"$tmp/.gitignore" >"$tmp/.gitignore.new"
 	mv "$tmp/.gitignore.new" "$tmp/.gitignore"
 	grep -qx '/\*' "$tmp/.gitignore" && die "could not strip the Debian block from .gitignore"
+	# 'add -f': the tarball's top .gitignore ignores every dotfile, so a
+	# plain 'add' would leave the nested .gitignore files (which patches
+	# touch) untracked.  The tarball holds sources only.
 	(
 		cd "$tmp"
 		git init -q -b master
-		git add -A
+		git add -A -f
 		GIT_AUTHOR_DATE=$BASE_COMMIT_DATE GIT_COMMITTER_DATE=$BASE_COMMIT_DATE \
 			git "${GIT_IDENT[@]}" commit -q -m "Linux $BASE_KERNELVERSION ($BASE_PACKAGE $have)" \
-			-m "Unpacked from $BASE_TARBALL; the Debian block at the end of .gitignore removed."
+			-m "Unpacked from $BASE_PACKAGE's ${BASE_TARBALL##*/}; the Debian block at the end of .gitignore removed."
 		git tag base
 	) >>"$BUILD/tree.log" 2>&1 || die "could not commit the base tree (see $BUILD/tree.log)"
 	mv "$tmp" "$TREE"
 	log "base tree: $TREE at $(git -C "$TREE" rev-parse --short base)"
-}
-
-ensure_pkgs_version() {
-	[ "$(id -u)" = 0 ] || return 1
-	[ -e /var/lib/apt/lists/.kit-updated ] || { apt-get update -q >&2 && touch /var/lib/apt/lists/.kit-updated; }
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		"$BASE_PACKAGE=$BASE_VERSION" >&2
 }
 
 apply_series() {

@@ -59,13 +59,19 @@ fi
 git -C "$TREE" worktree remove --force "$scratch" >/dev/null 2>&1 || true
 
 # 3. checkpatch --strict, one line per patch.
+# FILE_PATH_CHANGES ("does MAINTAINERS need updating?") fires for any added
+# file; whether the new files have maintainers is checked below with
+# get_maintainer.pl instead.  UNKNOWN_COMMIT_ID: a tree unpacked from a
+# tarball has no upstream history to look cited commits up in; they are
+# checked against tests/upstream-commits.txt below instead.
+ignore=FILE_PATH_CHANGES
+if [ "$(git -C "$TREE" rev-list --count base)" = 1 ]; then
+	ignore=$ignore,UNKNOWN_COMMIT_ID
+fi
 for p in "${real[@]}"; do
 	t0=$SECONDS
-	# FILE_PATH_CHANGES ("does MAINTAINERS need updating?") fires for any
-	# added file; whether the new files have maintainers is checked below
-	# with get_maintainer.pl instead.
 	out=$(cd "$TREE" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict \
-		--no-color --ignore FILE_PATH_CHANGES "$p" 2>&1) || true
+		--no-color --ignore "$ignore" "$p" 2>&1) || true
 	{ echo "== checkpatch ${p##*/}"; echo "$out"; } >>"$logf"
 	total=$(grep -E '^total: ' <<<"$out" | tail -n 1)
 	if grep -qE '^total: 0 errors, 0 warnings, (0 checks, )?[0-9]+ lines checked' <<<"$out"; then
@@ -74,6 +80,43 @@ for p in "${real[@]}"; do
 		tap_add "$tap" fail "checkpatch ${p##*/}: ${total:-no verdict}" $((SECONDS - t0))
 	fi
 done
+
+# 3b. Every upstream commit a message cites ('Fixes: <id> ("subject")' or
+#     'commit <id> ("subject")', possibly wrapped) is in
+#     tests/upstream-commits.txt with that subject.
+known=$BASE_ROOT/tests/upstream-commits.txt
+if (( ${#real[@]} )); then
+	t0=$SECONDS
+	bad=$(python3 - "$known" "${real[@]}" <<'EOF_PY'
+import re, sys
+known = {}
+try:
+    for line in open(sys.argv[1]):
+        line = line.rstrip("\n")
+        if line and not line.startswith("#"):
+            sha, subj = line.split(" ", 1)
+            known[sha] = subj
+except FileNotFoundError:
+    pass
+for path in sys.argv[2:]:
+    text = open(path).read()
+    msg = text.split("\n---\n", 1)[0]
+    flat = re.sub(r"\s*\n\s*", " ", msg)
+    for sha, subj in re.findall(r"\b([0-9a-f]{12,40}) \(\"(.+?)\"\)", flat):
+        want = known.get(sha[:12])
+        if want is None:
+            print(f"{path.rsplit('/', 1)[-1]}: {sha} is not in upstream-commits.txt")
+        elif want != subj:
+            print(f"{path.rsplit('/', 1)[-1]}: {sha} is \"{want}\", cited as \"{subj}\"")
+EOF_PY
+)
+	if [ -z "$bad" ]; then
+		tap_add "$tap" pass "cited upstream commits are known" $((SECONDS - t0))
+	else
+		echo "$bad" >>"$logf"
+		tap_add "$tap" fail "cited upstream commits: $(head -n 1 <<<"$bad")" $((SECONDS - t0))
+	fi
+fi
 
 # 4. Every file the series adds has a maintainer entry (MAINTAINERS F:
 #    patterns), not just the catch-all linux-kernel list.
@@ -98,7 +141,7 @@ fi
 #      present FILE REGEX   FILE (in the tree) matches REGEX
 #      lacks FILE REGEX     FILE exists and does not match REGEX
 #      in-system-map SYMBOL the patched x86_64 kernel's System.map has SYMBOL
-claims=$KIT_ROOT/tests/series-claims.txt
+claims=$CLAIMS
 if (( ${#real[@]} == 0 )); then
 	tap_add "$tap" skip "series-claims" 0 "series/ is empty: the claims are about the series"
 else

@@ -29,21 +29,34 @@ fi
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 	die "no kernel tree at $TREE: run 'make tree' first"
 
-# The worktree: base + the test patches, remade when they change.
+# The worktree: base + the test patches.  The commit is made in a scratch
+# worktree, then checked out in $TESTS_SRC: only the files that differ are
+# rewritten, so the build stays incremental.
 want=$(cat "${tpatches[@]}" | sha256sum | cut -d' ' -f1)
 stamp=$BUILD/tests/kit-tests-stamp
 if [ ! -f "$TESTS_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want $(git -C "$TREE" rev-parse base)" ]; then
 	mkdir -p "$BUILD/tests"
-	git -C "$TREE" worktree remove --force "$TESTS_SRC" >/dev/null 2>&1 || rm -rf "$TESTS_SRC"
+	scratch=$BUILD/tests/scratch
+	git -C "$TREE" worktree remove --force "$scratch" >/dev/null 2>&1 || rm -rf "$scratch"
 	git -C "$TREE" worktree prune
-	run_logged "tests variant: worktree at base" "$BUILD/tests/worktree.log" \
-		git -C "$TREE" worktree add --detach "$TESTS_SRC" base
+	run_logged "tests variant: base + the test patches" "$BUILD/tests/worktree.log" \
+		git -C "$TREE" worktree add --detach "$scratch" base
 	for p in "${tpatches[@]}"; do
-		git -C "$TESTS_SRC" -c user.name=kit -c user.email=kit@localhost \
+		git -C "$scratch" -c user.name=kit -c user.email=kit@localhost \
 			am -q --committer-date-is-author-date "$p" >"$BUILD/tests/am.log" 2>&1 ||
-			{ cat "$BUILD/tests/am.log" >&2; git -C "$TESTS_SRC" am --abort >/dev/null 2>&1 || true;
+			{ cat "$BUILD/tests/am.log" >&2; git -C "$scratch" am --abort >/dev/null 2>&1 || true;
+			  git -C "$TREE" worktree remove --force "$scratch" >/dev/null 2>&1 || true
 			  rm -f "$stamp"; die "test patch ${p##*/} does not apply on base without the rest of the series"; }
 	done
+	commit=$(git -C "$scratch" rev-parse HEAD)
+	git -C "$TREE" worktree remove --force "$scratch"
+	if [ -f "$TESTS_SRC/Makefile" ]; then
+		git -C "$TESTS_SRC" checkout -q --detach "$commit"
+	else
+		rm -rf "$TESTS_SRC"
+		git -C "$TREE" worktree prune
+		git -C "$TREE" worktree add -q --detach "$TESTS_SRC" "$commit"
+	fi
 	echo "$want $(git -C "$TREE" rev-parse base)" >"$stamp"
 fi
 log "tests variant: base + ${#tpatches[@]} test patch(es): ${tpatches[*]##*/}"

@@ -12,7 +12,7 @@ $(error no base '$(KIT_BASE)': kit/base-$(KIT_BASE).conf missing (bases: 7.3, 6.
 endif
 # build/ for 7.3, build/<base>/ for the backport (kit/lib.sh says the same).
 OUT := $(if $(filter 7.3,$(KIT_BASE)),build,build/$(KIT_BASE))
-PLANS := $(BASE_DIR)/tests/plans
+PLANS := $(patsubst ./%,%,$(BASE_DIR)/tests/plans)
 CHECK_PLAN ?= $(PLANS)/vmx-check.plan
 RUN_PLAN ?= $(PLANS)/vmx-run.plan
 # The lanes that 'make check' requires to have run (a skipped one fails).
@@ -27,16 +27,16 @@ CHECK_LANES += $(RED)
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
-	@echo '                 and run the IRQ/NMI-exit KVM selftests ($(RUN_PLAN)); verdict table'
-	@echo 'make check       the test suite: static, qemu (KUnit) and vmx lanes; fails on any'
+	@echo '                 and run the series'"'"' KVM selftests ($(RUN_PLAN)); verdict table'
+	@echo 'make check       the test suite: static, qemu (KUnit), vmx and red lanes; fails on any'
 	@echo '                 failure or skipped required lane; ends with "N passed, N failed"'
 	@echo 'make tree        unpack the base (or use KERNEL_TREE=), apply series/ with git am'
 	@echo 'make export      series/ <- the tree'"'"'s commits since base (keeps the cover letter)'
 	@echo 'make build       patched x86_64 kernel;  make build-base: the baseline'
-	@echo 'make build-all   patched x86_64, x86_64 with X86_FRED=n, and i386'
-	@echo 'make matrix      each patch x (x86_64, X86_FRED=n, i386) builds, no new warnings; W=1/sparse/kernel-doc'
+	@echo 'make build-all   every config of the base'"'"'s matrix (kit/base-$(KIT_BASE).conf)'
+	@echo 'make matrix      each patch x each matrix config builds, no new warnings; W=1/sparse/kernel-doc'
 	@echo 'make mail-check  static lane + matrix (what a series needs before mailing)'
-	@echo 'make check-full  check + matrix + mail (not in CI: ~40 min cold)'
+	@echo 'make check-full  check + matrix + mail, and the same for the 6.12 backport (not in CI)'
 	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
 	@echo 'make vmx         vmx lane on the patched kernel, PLAN=$(PLANS)/<name>.plan'
@@ -124,6 +124,7 @@ mail-check: static matrix
 check-full: check
 	@bash $(KIT)/matrix.sh
 	@bash $(KIT)/mail.sh
+	@$(if $(filter 7.3,$(KIT_BASE)),$(MAKE) --no-print-directory KIT_BASE=6.12 check-full,true)
 
 # The upstream KVM selftests on the baseline and the patched kernel, and
 # the comparison ($(OUT)/results/parity.md; the latest is in results/).

@@ -23,6 +23,8 @@ GIT_IDENT=(-c user.name="Kit Base" -c user.email="kit@localhost")
 
 check_version() {
 	local v p s want=${BASE_KERNELVERSION%.*}
+	[ -f "$1/Makefile" ] && [ -d "$1/arch/x86" ] ||
+		die "$1 is not a kernel tree (no Makefile or arch/x86)"
 	v=$(sed -n 's/^VERSION = //p' "$1/Makefile")
 	p=$(sed -n 's/^PATCHLEVEL = //p' "$1/Makefile")
 	s=$(sed -n 's/^SUBLEVEL = //p' "$1/Makefile")
@@ -147,13 +149,14 @@ mkdir -p "$BUILD"
 if [ -n "${KERNEL_TREE:-}" ]; then
 	git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1 ||
 		die "KERNEL_TREE=$TREE is not a git tree"
+	# Before anything is written to the developer's tree.
+	check_version "$TREE" >/dev/null
 	if ! git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null; then
 		[ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
 			die "KERNEL_TREE=$TREE has uncommitted changes; commit or stash them first"
 		git -C "$TREE" tag base
 		log "tagged base at $(git -C "$TREE" rev-parse --short HEAD) in $TREE"
 	fi
-	check_version "$TREE" >/dev/null
 elif ! git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
 	[ ! -e "$TREE" ] || die "$TREE exists but has no 'base' tag: move it away or remove it"
 	make_own_tree

@@ -18,6 +18,7 @@ variant=${1:?usage: build.sh base|patched CONFIG [targets]}
 cfg=${2:?usage: build.sh base|patched CONFIG [targets]}
 shift 2
 targets=("$@")
+(( ${#targets[@]} )) && BUILD_TARGETS_GIVEN=1
 src=$(src_dir "$variant")
 # MATRIX_OUT: another O= dir (kit/matrix.sh builds each patch there).
 out=${MATRIX_OUT:-$(out_dir "$variant" "$cfg")}
@@ -86,6 +87,12 @@ if cmp -s "$out/.config.kit-new" "$out/.config"; then
 	rm -f "$out/.config.kit-new"
 else
 	mv "$out/.config.kit-new" "$out/.config"
+fi
+# A modular config (x86_64-kvm-m): by default build the modules too, so
+# that kvm-intel.ko links against what the series exports.
+if [ -z "${BUILD_TARGETS_GIVEN:-}" ] && grep -qx 'CONFIG_MODULES=y' "$out/.config" &&
+   [[ " ${targets[*]} " != *" modules "* ]]; then
+	targets+=(modules)
 fi
 
 run_logged "building $variant/$cfg (${targets[*]}) from ${src#"$KIT_ROOT"/}" "$out/build.log" \

@@ -3,7 +3,7 @@
 #
 # In a worktree of its own (build/matrix/linux), checks out 'base' and then
 # each commit of the series in order, and builds each configuration
-# (x86_64, x86_64-nofred, x86_64-guests, i386; MATRIX_CONFIGS to choose)
+# (MATRIX_CONFIGS of kit/base-<base>.conf; a modular config builds the modules too)
 # incrementally in
 # its own O= dir: a step rebuilds only what its patch touched (ccache is
 # shared with the other builds).  A step's warning lines (compiler and
@@ -43,7 +43,7 @@ fi
 matrix_build() {
 	local cfg=$1 logf=$2 rc=0
 	KERNEL_TREE=$wt MATRIX_OUT=$mdir/obj-$cfg \
-		bash "$KIT_ROOT/kit/build.sh" patched "$cfg" bzImage >"$logf.kit" 2>&1 || rc=$?
+		bash "$KIT_ROOT/kit/build.sh" patched "$cfg" >"$logf.kit" 2>&1 || rc=$?
 	cp "$mdir/obj-$cfg/build.log" "$logf" 2>/dev/null || : >"$logf"
 	grep -E 'warning:|error:' "$logf" | sed -E "s|^[./]*(\.\./)*linux/||" | sort -u >"$logf.w" || true
 	return $rc

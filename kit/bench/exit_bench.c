@@ -50,6 +50,7 @@
 #include <fcntl.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,17 @@
 #include "test_util.h"
 
 #define HOST_CPU	0
+
+/* The selftests' pinning helper has another name on each base: our own. */
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
+		    "sched_setaffinity(CPU %d) failed, errno %d", cpu, errno);
+}
 /* The vCPU's CPU: 1, or 0 on a one-CPU machine (timer kind only). */
 static int vcpu_cpu = 1;
 #define MAX_GAPS	16384
@@ -139,7 +151,7 @@ static struct {
 	volatile bool *stop;
 } h;
 
-#define H(var) ((typeof(h.var))addr_gva2hva(vm, (vm_vaddr_t)&(var)))
+#define H(var) ((typeof(h.var))addr_gva2hva(vm, (uint64_t)&(var)))
 
 static void map_guest_vars(void)
 {
@@ -156,7 +168,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct ucall uc;
 
-	kvm_pin_this_task_to_pcpu(vcpu_cpu);
+	pin_to_cpu(vcpu_cpu);
 	vcpu_run(vcpu);
 	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 	switch (get_ucall(vcpu, &uc)) {
@@ -454,7 +466,7 @@ int main(int argc, char *argv[])
 			snprintf(kinds[i].skip, sizeof(kinds[i].skip),
 				 "needs 2 CPUs (the vCPU's and the sender's)");
 	}
-	kvm_pin_this_task_to_pcpu(HOST_CPU);
+	pin_to_cpu(HOST_CPU);
 
 	/* Keep the NMI backtraces off the (slow, synchronous) console. */
 	read_file("/proc/sys/kernel/printk", printk, sizeof(printk));
@@ -504,7 +516,7 @@ int main(int argc, char *argv[])
 	n = G(nr_gaps);
 	TEST_ASSERT(n <= MAX_GAPS, "%u gaps, room for %d: raise MAX_GAPS or lower the counts",
 		    n, MAX_GAPS);
-	g = addr_gva2hva(vm, (vm_vaddr_t)gaps);
+	g = addr_gva2hva(vm, (uint64_t)gaps);
 	printf("exit_bench: threshold=%lu gaps=%u guest_spins=%lu\n",
 	       threshold, n, G(spins));
 	for (i = 0; i < (int)ARRAY_SIZE(kinds); i++) {

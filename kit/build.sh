@@ -18,7 +18,6 @@ variant=${1:?usage: build.sh base|patched CONFIG [targets]}
 cfg=${2:?usage: build.sh base|patched CONFIG [targets]}
 shift 2
 targets=("$@")
-(( ${#targets[@]} )) && BUILD_TARGETS_GIVEN=1
 src=$(src_dir "$variant")
 # MATRIX_OUT: another O= dir (kit/matrix.sh builds each patch there).
 out=${MATRIX_OUT:-$(out_dir "$variant" "$cfg")}
@@ -36,7 +35,6 @@ for n in "${names[@]}"; do
 	frags+=("$f")
 done
 tests_frag=$(config_frag tests)
-(( ${#targets[@]} )) || targets=(bzImage)
 
 ensure_pkgs "${PKGS_BUILD[@]}"
 [ -f "$src/Makefile" ] || die "no kernel sources at $src: run 'make tree' first"
@@ -88,11 +86,11 @@ if cmp -s "$out/.config.kit-new" "$out/.config"; then
 else
 	mv "$out/.config.kit-new" "$out/.config"
 fi
-# A modular config (x86_64-kvm-m): by default build the modules too, so
-# that kvm-intel.ko links against what the series exports.
-if [ -z "${BUILD_TARGETS_GIVEN:-}" ] && grep -qx 'CONFIG_MODULES=y' "$out/.config" &&
-   [[ " ${targets[*]} " != *" modules "* ]]; then
-	targets+=(modules)
+# Default targets: bzImage, and for a modular config (x86_64-kvm-m) the
+# modules too, so that kvm-intel.ko links against what the series exports.
+if (( ${#targets[@]} == 0 )); then
+	targets=(bzImage)
+	if grep -qx "CONFIG_MODULES=y" "$out/.config"; then targets+=(modules); fi
 fi
 
 run_logged "building $variant/$cfg (${targets[*]}) from ${src#"$KIT_ROOT"/}" "$out/build.log" \

@@ -124,6 +124,7 @@ done < <(grep -oE '^CONFIG_[A-Z0-9_]+_KUNIT_TEST=y' "$(config_frag tests)" | cut
 
 tap_begin "$tap"
 echo "# lane: qemu $variant, kernel ${kernel#"$KIT_ROOT"/}, accel=$used${note:+ ($note)}" >>"$tap"
+echo "# hostcol: QEMU-${used^^} (no VMX)" >>"$tap"
 echo "# cmdline: $cmdline" >>"$tap"
 declare -A seen=()
 while read -r s st why; do

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # kit/lane-vmx.sh VARIANT PLAN
 #
-# The Intel VMX lane: boot the VARIANT (base|patched) x86_64 kernel in Bochs
-# emulating a Haswell with VMX, run the KVM selftests that PLAN (a file in
+# The Intel VMX lanes: boot the VARIANT (base|patched|tests) x86_64 kernel
+# on an Intel host with VMX, run the KVM selftests that PLAN (a file in
 # tests/plans/) names, and judge
 #   boot           /init started (KIT-BEGIN)
+#   host           the kernel runs the lane's event delivery: FRED on the
+#                  fred lane, IDT on the idt lane (/proc/cpuinfo 'fred')
 #   kvm_intel      /dev/kvm exists and the kernel did not call VMX
 #                  unsupported/disabled
 #   <test>         one line per planned test: KIT-TEST-END rc=0 passes
@@ -13,15 +15,23 @@
 #   kit-end        /init finished (KIT-END)
 #   dmesg-clean    no WARNING/BUG/Oops/lockdep/KASAN/panic in the kernel log
 # RCU stall reports are counted in a '# note:' line, not judged.
-# Output: $RESULTS/vmx-VARIANT-PLANNAME.tap and .log (the serial console;
-# next to them Bochs' own log as .bochs.log, marker times as .times).
-# Exit 0 iff no 'not ok'; exit 2 (with a skip line in the TAP) if Bochs
-# itself cannot run.  Bochs ends ~1 s after a kernel panic (panic=-1
-# reboot=t, reset_on_triple_fault=0); the lane stops it 30 s after one if not.
+# Output: $RESULTS/vmx-VARIANT-PLANNAME.tap (idt lane) or
+# vmx-fred-VARIANT-PLANNAME.tap (fred lane) and .log (the serial console;
+# next to them the emulator's own log as .bochs.log, marker times as .times).
+# Exit 0 iff no 'not ok'; exit 2 (with a skip line in the TAP) if the host
+# cannot run.  Bochs ends ~1 s after a kernel panic (panic=-1 reboot=t,
+# reset_on_triple_fault=0); the lane stops it 30 s after one if not.
 #
-# Emulated machine: corei7_haswell_4770, count=1:N:1 (one package with N
-# cores: with count=N Bochs' CPUID leaves 1 and 4 disagree and Linux WARNs
-# in parse_legacy at boot), 1024 MB, clock sync=none with a fixed time0.
+# The lane (KIT_VMX_LANE): idt (default) or fred.  The host (KIT_VMX_HOST,
+# see vmx_host in kit/lib.sh): a real Intel CPU through QEMU/KVM when this
+# machine has one (nested VMX), else Bochs built by kit/bochs.sh:
+#   idt lane   corei7_haswell_4770 (no FRED)
+#   fred lane  wildcat_lake, cpuid_freq=ips (its CPUID 0x15 otherwise claims
+#              a 2.5 GHz crystal while Bochs' TSC runs at 'ips')
+# count=1:N:1 (one package with N cores: with count=N Bochs' CPUID leaves 1
+# and 4 disagree and Linux WARNs in parse_legacy at boot), 1024 MB, clock
+# sync=none with a fixed time0.  KIT_VMX_HOST=bochs-2.7 runs Debian's
+# bochs-bin (2.7, idt lane only) as the kit did before.
 #
 # Builds the plan's selftests and the initramfs if needed, never the
 # kernel.  The boot disk is cached in $BUILD/bochs/ and rebuilt when the
@@ -29,6 +39,13 @@
 # (Bochs locks the image).
 #
 # Env knobs:
+#   KIT_VMX_LANE       idt | fred
+#   KIT_VMX_HOST       auto | bochs | bochs-fred (= bochs, fred lane) |
+#                      bochs-2.7 | qemu-kvm
+#   KIT_VMX_DRYRUN=1   print the host's launch command and exit
+#   KIT_BOCHS_FLAVOUR  patched (default) | unpatched: the kit's Bochs
+#                      without kit/bochs/patches (make bochs-red); results
+#                      go to ...-bochs-unpatched.tap
 #   KIT_BOCHS_CPUS     emulated CPUs (2)
 #   KIT_BOCHS_IPS      Bochs 'ips' (see below)
 #   KIT_VMX_TIMEOUT    host-side limit, seconds (default from the plan size)
@@ -39,7 +56,8 @@
 #                      (e.g. the series' own tests on the baseline kernel)
 #   KIT_BOCHS_DRIVER   a command that runs 'bochs-bin -q -f bochsrc' (appended)
 #                      and drives its debugger, instead of the plain continue
-#                      (kit/bench/bochs_breakdown.py drive, for make bench)
+#                      (kit/bench/bochs_breakdown.py drive, for make bench;
+#                      Debian's bochs-bin: the kit's build has no debugger)
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:?usage: lane-vmx.sh base|patched PLAN}
@@ -61,15 +79,50 @@ cpus=${KIT_BOCHS_CPUS:-2}
 # mean about the same.  Lower values make guest time run fast: timer ticks
 # and serial output cost more instructions per guest second.
 ips=${KIT_BOCHS_IPS:-50000000}
-cmdline="console=ttyS0,115200 panic=-1 reboot=t ${KIT_KERNEL_EXTRA:-}"
+lane=${KIT_VMX_LANE:-idt}
+[ "${KIT_VMX_HOST:-}" = bochs-fred ] && lane=fred
+case $lane in idt | fred) ;; *) die "KIT_VMX_LANE=$lane: idt or fred" ;; esac
+host=$(vmx_host "$lane") || exit 1
+[ -z "${KIT_BOCHS_DRIVER:-}" ] || [ "$host" = bochs-2.7 ] ||
+	die "KIT_BOCHS_DRIVER needs Bochs' debugger: KIT_VMX_HOST=bochs-2.7"
+cmdline="console=ttyS0,115200 panic=-1 reboot=t"
+# On a FRED CPU the idt lane turns FRED off (7.3 uses it where the CPU has
+# it; 6.12 only with fred=on).
+if [ "$lane" = fred ]; then
+	[ "$KIT_BASE" = 6.12 ] && cmdline+=" fred=on"
+elif [ "$host" = qemu-kvm ]; then
+	cmdline+=" fred=off"
+fi
+# Bochs' APIC virtualization on wildcat_lake (the only model that offers
+# it to KVM) is broken: xapic_state_test takes a #UD in the guest with FRED
+# on, and KVM reports an invalid VMCS with fred=off; with enable_apicv=0
+# it passes.  So KVM runs without APICv there, as on the Haswell model,
+# which has none: no posted interrupts on either Bochs lane.
+[ "$lane" = fred ] && [ "$host" = bochs ] && cmdline+=" kvm_intel.enable_apicv=0"
+# Kernel arguments the plan asks for ('#!cmdline ARGS' lines).
+cmdline+=$(sed -n 's/^#!cmdline / /p' "$plan" | tr -d '\n')
+cmdline+=" ${KIT_KERNEL_EXTRA:-}"
 
-ensure_pkgs "${PKGS_BOCHS[@]}" "${PKGS_INITRAMFS[@]}"
+ensure_pkgs "${PKGS_INITRAMFS[@]}"
+case $host in
+bochs-2.7) ensure_pkgs "${PKGS_BOCHS[@]}" "${PKGS_BOCHS_DEB[@]}" ;;
+bochs) ensure_pkgs "${PKGS_BOCHS[@]}" ;;
+qemu-kvm) ensure_pkgs "${PKGS_QEMU[@]}" ;;
+esac
 
 # The selftests' tree: the kernel's own, unless KIT_SELFTESTS_FROM says.
 stv=${KIT_SELFTESTS_FROM:-$variant}
 src_dir "$stv" >/dev/null
 tag=$variant; [ "$stv" = "$variant" ] || tag=$variant-tests-$stv
 name=vmx-$tag-$pname
+[ "$lane" = idt ] || name=vmx-$lane-$tag-$pname
+flavour=${KIT_BOCHS_FLAVOUR:-patched}
+case $flavour in
+patched) ;;
+unpatched) [ "$host" = bochs ] || die "KIT_BOCHS_FLAVOUR=unpatched needs the kit's Bochs (host $host)"
+	   name+=-bochs-unpatched ;;
+*) die "KIT_BOCHS_FLAVOUR=$flavour: patched or unpatched" ;;
+esac
 tap=$RESULTS/$name.tap
 logf=$RESULTS/$name.log
 mkdir -p "$RESULTS" "$BUILD/bochs" "$BUILD/initramfs"
@@ -108,8 +161,16 @@ if [ -z "${KIT_VMX_PARSE_ONLY:-}" ]; then
 initrd=$BUILD/initramfs/$tag-$pname.cpio.lz4
 KIT_VARIANT=$stv "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
 
-# --- The boot disk: MBR (syslinux), one FAT16 partition at sector 63 with
-# syslinux, the kernel, the initramfs.  Geometry C x 16 x 63.
+# --- Bochs: the emulator, and the boot disk: MBR (syslinux), one FAT16
+# partition at sector 63 with syslinux, the kernel, the initramfs.
+# Geometry C x 16 x 63.  (QEMU boots the kernel and initramfs directly.)
+if [ "$host" != qemu-kvm ]; then
+case $host in
+bochs-2.7) bochs_bin=bochs-bin bios=/usr/share/bochs vgabios=/usr/share/bochs/VGABIOS-lgpl-latest ;;
+*)	bochs_bin=$("$KIT_ROOT/kit/bochs.sh" "$flavour") || die "could not build Bochs (make bochs)"
+	bios=$(sed -n 's/^bios=//p' "$(dirname "$(dirname "$bochs_bin")")/build-info")
+	vgabios=$bios/VGABIOS-lgpl/VGABIOS-lgpl-latest.bin ;;
+esac
 disk=$BUILD/bochs/disk-$tag-$pname.img
 syscfg="SERIAL 0 115200
 DEFAULT kit
@@ -143,59 +204,94 @@ if [ ! -f "$disk" ] || [ "$sums" != "$(cat "$disk.inputs" 2>/dev/null)" ]; then
 	mv "$disk.tmp" "$disk"
 	printf '%s\n' "$sums" >"$disk.inputs"
 fi
+fi
 
-# --- One run: own directory, own copy of the disk.
+# --- One run: own directory (and, for Bochs, own copy of the disk).
 run=$(mktemp -d "$BUILD/bochs/run-$name.XXXXXX")
-bochs_pid=
+host_pid=
 cleanup() {
-	[ -n "$bochs_pid" ] && kill "$bochs_pid" 2>/dev/null
+	[ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null
 	rm -rf "$run"
 }
 trap cleanup EXIT
-cp --sparse=always "$disk" "$run/disk.img"
-echo c >"$run/rc"
-# Bochs' own errors of every CPU: the DEBUGCTL MSR it lacks is reported on
-# every VM entry (tens of MB) unless ignored.
-cpu_quiet=$(for ((i = 0; i < cpus; i++)); do printf ', cpu%d=ignore' "$i"; done)
-cat >"$run/bochsrc" <<EOF
+: >"$run/serial.log"
+: >"$run/host.log"
+case $host in
+qemu-kvm)
+	cpu_desc="$(cpu_model_name) (KVM, nested VMX)"
+	launch=(qemu-system-x86_64 -accel kvm -cpu host -smp "$cpus" -m 2048
+		-display none -monitor none -no-reboot
+		-serial "file:$run/serial.log" -D "$run/host.log"
+		-kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+	;;
+*)
+	model=corei7_haswell_4770 cpu_opts=
+	[ "$lane" = fred ] && model=wildcat_lake cpu_opts=", cpuid_freq=ips"
+	cpu_desc="Bochs $model"
+	[ "$flavour" = unpatched ] && cpu_desc="Bochs without the kit's patches, $model"
+	[ "$host" = bochs-2.7 ] && cpu_desc="Bochs 2.7 (Debian) $model"
+	cp --sparse=always "$disk" "$run/disk.img"
+	echo c >"$run/rc"
+	# Bochs' own errors of every CPU: the DEBUGCTL MSR it lacks is reported
+	# on every VM entry (tens of MB) unless ignored.
+	cpu_quiet=$(for ((i = 0; i < cpus; i++)); do printf ', cpu%d=ignore' "$i"; done)
+	display='display_library: nogui'
+	# Debian's 2.7 has no nogui: rfb without waiting for a client.
+	[ "$host" = bochs-2.7 ] && display='display_library: rfb, options="timeout=0"'
+	cat >"$run/bochsrc" <<EOF
 # Written by kit/lane-vmx.sh
-cpu: model=corei7_haswell_4770, count=1:$cpus:1, ips=$ips, reset_on_triple_fault=0, ignore_bad_msrs=1
+cpu: model=$model, count=1:$cpus:1, ips=$ips, reset_on_triple_fault=0, ignore_bad_msrs=1$cpu_opts
 memory: guest=1024, host=1024
-romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
-vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-display_library: rfb, options="timeout=0"
+romimage: file=$bios/BIOS-bochs-latest, options=fastboot
+vgaromimage: file=$vgabios
+$display
 ata0-master: type=disk, mode=flat, path="$run/disk.img", cylinders=$cyls, heads=16, spt=63
 boot: disk
 clock: sync=none, time0=1767225600
-# No sound: Bochs 2.7 loads its ALSA driver by default and crashes
-# ("buffer overflow detected") on a machine whose ALSA has no default PCM.
-sound: driver=dummy
-speaker: enabled=0
 com1: enabled=1, mode=file, dev="$run/serial.log"
-log: $run/bochs.log
+log: $run/host.log
 panic: action=fatal
 error: action=report$cpu_quiet
 info: action=report
 debug: action=ignore
-debugger_log: -
 EOF
-: >"$run/serial.log"
+	launch=("$bochs_bin" -q -f bochsrc)
+	if [ "$host" = bochs-2.7 ]; then
+		# No sound: Bochs 2.7 loads its ALSA driver by default and
+		# crashes ("buffer overflow detected") on a machine whose ALSA
+		# has no default PCM.  (The kit's build has no sound at all.)
+		printf '%s\n' 'debugger_log: -' 'sound: driver=dummy' 'speaker: enabled=0' >>"$run/bochsrc"
+		# Debian's build stops in its debugger: continue from a file.
+		launch+=(-rc rc)
+		# A program that runs Bochs and talks to its debugger instead
+		# (make bench).
+		# shellcheck disable=SC2206 # a command with its arguments
+		[ -z "${KIT_BOCHS_DRIVER:-}" ] || launch=($KIT_BOCHS_DRIVER bochs-bin -q -f bochsrc)
+	fi
+	;;
+esac
+fred_desc=off; [ "$lane" = fred ] && fred_desc=on
+host_desc="$host: $cpu_desc x$cpus, FRED $fred_desc"
+if [ -n "${KIT_VMX_DRYRUN:-}" ]; then
+	echo "# host: $host_desc"
+	echo "# lane: $lane, tap: ${tap#"$KIT_ROOT"/}"
+	echo "# cmdline: $cmdline"
+	[ -f "$run/bochsrc" ] && sed 's/^/# bochsrc: /' "$run/bochsrc"
+	printf '%q ' "${launch[@]}"; echo
+	exit 0
+fi
 
-log "vmx/$variant: Bochs, $cpus CPU(s), ips=$ips, plan $pname (${#entries[@]} tests), timeout ${tmo}s"
+log "vmx-$lane/$variant: $host_desc, ips=$ips, plan $pname (${#entries[@]} tests), timeout ${tmo}s"
 start=$SECONDS
-bochs=(bochs-bin -q -f bochsrc -rc rc)
-# A program that runs Bochs and talks to its debugger instead (make bench).
-# shellcheck disable=SC2206 # a command with its arguments
-[ -z "${KIT_BOCHS_DRIVER:-}" ] || bochs=($KIT_BOCHS_DRIVER bochs-bin -q -f bochsrc)
-(cd "$run" && exec timeout -k 10 "$tmo" "${bochs[@]}" </dev/null >"$run/bochs.out" 2>&1) &
-bochs_pid=$!
+(cd "$run" && exec timeout -k 10 "$tmo" "${launch[@]}" </dev/null >"$run/host.out" 2>&1) &
+host_pid=$!
 
 # Watch the console: note when each marker line shows up (host time), and
 # end the run soon after a kernel panic or a hang after KIT-END, instead of
 # waiting for the timeout.
 : >"$times"
 seen=0 panic_at='' end_at=''
-while kill -0 "$bochs_pid" 2>/dev/null; do
+while kill -0 "$host_pid" 2>/dev/null; do
 	sleep 1
 	now=$(( SECONDS - start ))
 	total=$(wc -l <"$run/serial.log")
@@ -208,48 +304,54 @@ while kill -0 "$bochs_pid" 2>/dev/null; do
 	[ -z "$panic_at" ] && grep -q 'Kernel panic' "$times" && { panic_at=$now; warn "vmx: kernel panic at ${now}s"; }
 	[ -z "$end_at" ] && grep -q 'KIT-END' "$times" && end_at=$now
 	if [ -n "$panic_at" ] && (( now - panic_at > 30 )); then
-		warn "vmx: Bochs still running 30 s after the panic: stopping it"; kill "$bochs_pid"; break
+		warn "vmx: Bochs still running 30 s after the panic: stopping it"; kill "$host_pid"; break
 	fi
 	if [ -n "$end_at" ] && (( now - end_at > 60 )); then
-		warn "vmx: no power-off 60 s after KIT-END: stopping Bochs"; kill "$bochs_pid"; break
+		warn "vmx: no power-off 60 s after KIT-END: stopping Bochs"; kill "$host_pid"; break
 	fi
 	# Progress, once a minute.
 	(( now % 60 == 0 )) && log "  ... vmx/$variant: ${now}s, last: $(tail -n 1 "$times" | cut -d' ' -f2- | cut -c1-80)"
 done
-rc=0; wait "$bochs_pid" || rc=$?
-bochs_pid=
+rc=0; wait "$host_pid" || rc=$?
+host_pid=
 wall=$(( SECONDS - start ))
 timed_out=; (( rc == 124 || rc == 137 )) && timed_out=1
 # Final pass over the console (lines that came after the last poll).
 tr -d '\r' <"$run/serial.log" >"$logf"
 rm -f "$RESULTS/$name.bochs.log"
-cp "$run/bochs.log" "$RESULTS/$name.bochs.log" 2>/dev/null || true
-log "vmx/$variant: Bochs ended after ${wall}s (exit $rc${timed_out:+, timed out})"
-echo "$wall $rc ${timed_out:-0}" >"$RESULTS/$name.run"
+cat "$run/host.out" "$run/host.log" >"$RESULTS/$name.bochs.log" 2>/dev/null || true
+log "vmx-$lane/$variant: $host ended after ${wall}s (exit $rc${timed_out:+, timed out})"
+printf '%s %s %s %s\n' "$wall" "$rc" "${timed_out:-0}" "$host_desc" >"$RESULTS/$name.run"
 else
 	# Judge the last run's console again (to work on this script).
 	[ -f "$logf" ] && [ -f "$RESULTS/$name.run" ] || die "KIT_VMX_PARSE_ONLY: no earlier run"
-	read -r wall rc timed_out <"$RESULTS/$name.run"
+	read -r wall rc timed_out host_desc <"$RESULTS/$name.run"
 	[ "$timed_out" = 1 ] || timed_out=''
 	run=/nonexistent
 fi
 
 # ====== Judge the run
 tap_begin "$tap"
-echo "# lane: vmx $variant kernel, selftests from $stv, plan $pname, Bochs corei7_haswell_4770 x$cpus ips=$ips, wall ${wall}s${timed_out:+ (host timeout ${tmo}s hit)}" >>"$tap"
+echo "# lane: vmx-$lane $variant kernel, selftests from $stv, plan $pname, ips=$ips, wall ${wall}s${timed_out:+ (host timeout ${tmo}s hit)}" >>"$tap"
+echo "# host: $host_desc" >>"$tap"
+# The summary's HOST column: emulator or hardware, CPU model, FRED state.
+hcol=$(sed -E 's/^[^:]*: //; s/ x[0-9]+, FRED (on|off)$/ FRED-\1/; s/^Bochs without the kit.s patches, /Bochs-unpatched /; s/ \(KVM, nested VMX\)/ (KVM)/' <<<"$host_desc")
+echo "# hostcol: $hcol" >>"$tap"
 echo "# cmdline: $cmdline" >>"$tap"
 
 # Host seconds at which a marker was first seen (0 if never).
 when() { awk -v m="$1" 'index($0, m) { print $1; found = 1; exit } END { if (!found) print 0 }' "$times"; }
 
-# Bochs could not run at all: nothing on the serial port (not even the
-# boot loader's banner) and no sign that the BIOS ran.
-if [ ! -s "$logf" ] && ! grep -q 'BIOS' "$RESULTS/$name.bochs.log" 2>/dev/null; then
-	# Its reason: the first PANIC/error line of Bochs, else its last line.
-	msg=$(cat "$run/bochs.out" "$RESULTS/$name.bochs.log" 2>/dev/null | grep -a -E '>>PANIC<<|\]e\[|rror' |
+# The host could not run at all: nothing on the serial port (not even the
+# boot loader's banner), and Bochs panicked or its BIOS never said a word.
+if [ ! -s "$logf" ] && { grep -a -q '>>PANIC<<' "$RESULTS/$name.bochs.log" 2>/dev/null ||
+			! grep -a -q '\[BIOS *\]' "$RESULTS/$name.bochs.log" 2>/dev/null; }; then
+	# Its reason: the first PANIC/error line of Bochs (or QEMU's), else
+	# its last line.
+	msg=$(grep -a -E '>>PANIC<<|\]e\[|rror' "$RESULTS/$name.bochs.log" 2>/dev/null |
 		head -n 1 | sed -E 's/^[0-9]*[a-z]?\[[A-Z0-9 ]*\] *//' | cut -c1-150 || true)
-	[ -n "$msg" ] || msg=$(grep -a -v '^\s*$' "$run/bochs.out" 2>/dev/null | tail -n 1 | cut -c1-150 || true)
-	why="Bochs could not start (exit $rc): $msg"
+	[ -n "$msg" ] || msg=$(grep -a -v '^\s*$' "$RESULTS/$name.bochs.log" 2>/dev/null | tail -n 1 | cut -c1-150 || true)
+	why="${host_desc%%:*} could not start (exit $rc): $msg"
 	echo "SKIP: $why" >&2
 	tap_add "$tap" skip vmx-lane "$wall" "$why"
 	tap_end "$tap"
@@ -260,6 +362,27 @@ if grep -q 'KIT-BEGIN' "$logf"; then
 	tap_add "$tap" pass boot "$(when KIT-BEGIN)"
 else
 	tap_add "$tap" fail boot "$wall" "no KIT-BEGIN on the console$(grep -q SYSLINUX "$logf" || echo ' (boot loader did not start)')"
+fi
+
+# The event delivery the lane is about: FRED on the fred lane, the IDT on
+# the idt lane (tests/init prints the CPU's flags as the kernel uses them).
+cpul=$(grep -a -m1 '^KIT-CPU ' "$logf" || true)
+kfred=$(sed -n 's/.* fred=\([a-z]*\).*/\1/p' <<<"$cpul")
+kibt=$(sed -n 's/.* ibt=\([a-z]*\).*/\1/p' <<<"$cpul")
+want=off; [ "$lane" = fred ] && want=on
+if [ -z "$cpul" ]; then
+	tap_add "$tap" fail host 0 "no KIT-CPU line (boot failed?)"
+elif [ "$lane" = fred ] && [ -f "$obj/.config" ] && ! grep -q '^CONFIG_X86_FRED=y' "$obj/.config"; then
+	tap_add "$tap" fail host 0 "the fred lane needs a kernel with CONFIG_X86_FRED=y (${obj#"$KIT_ROOT"/}/.config)"
+elif [ "$kfred" = "$want" ]; then
+	tap_add "$tap" pass host 0 "FRED $kfred, kernel IBT ${kibt:-?}: ${cpul#KIT-CPU }"
+else
+	tap_add "$tap" fail host 0 "the $lane lane needs FRED $want, the kernel runs FRED ${kfred:-?}: ${cpul#KIT-CPU }"
+fi
+
+# Where a real Intel host would have been used, and why it was not.
+if [ "$host" != qemu-kvm ] && [ "${KIT_VMX_HOST:-auto}" = auto ]; then
+	tap_add "$tap" skip real-intel-host 0 "ran on ${host_desc%%,*}: $(qemu_kvm_unusable)"
 fi
 
 vmx_bad=$(grep -a -i -E 'VMX not (supported|enabled)|VMX.*disabled|disabled by bios|kvm: no hardware support|kvm_intel.*(not supported|failed)' "$logf" | head -n 1 || true)

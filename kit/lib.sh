@@ -92,8 +92,10 @@ PKGS_BUILD=(build-essential bc bison flex libelf-dev libssl-dev dwarves ccache
 	    xz-utils python3 cpio rsync kmod git)
 PKGS_INITRAMFS=(busybox-static cpio lz4)
 PKGS_QEMU=(qemu-system-x86)
-PKGS_BOCHS=(bochs bochsbios vgabios syslinux syslinux-common mtools
-	    dosfstools fdisk)
+# The Bochs lanes: the boot disk's tools (Bochs itself is built by
+# kit/bochs.sh); Debian's Bochs 2.7 only for KIT_VMX_HOST=bochs-2.7.
+PKGS_BOCHS=(syslinux syslinux-common mtools dosfstools fdisk)
+PKGS_BOCHS_DEB=(bochs bochsbios vgabios)
 PKGS_MAIL=(git-email libmailtools-perl libio-socket-ssl-perl)
 # checkpatch (its SPDX check) and the matrix's sparse.
 PKGS_CHECK=(perl python3-ply python3-git sparse)
@@ -119,10 +121,11 @@ plan_tests() { sed -e 's/#.*//' "$@" | awk 'NF { print $1 }'; }
 # The source of a plan's test: a KVM selftest of the tree SRC
 # (x86/name -> SRC/tools/testing/selftests/kvm/x86/name.c), or a kit
 # program built against the selftests' library (bench/name ->
-# kit/bench/name.c, see kit/bench/bench.mk).
+# kit/bench/name.c, emu/name -> kit/emu/name.c, uspace/name ->
+# kit/uspace/name.c, see kit/progs.mk).
 plan_test_source() {
 	case $2 in
-	bench/*) echo "$KIT_ROOT/kit/$2.c" ;;
+	bench/* | emu/* | uspace/*) echo "$KIT_ROOT/kit/$2.c" ;;
 	*) echo "$1/tools/testing/selftests/kvm/$2.c" ;;
 	esac
 }
@@ -134,6 +137,9 @@ BAD_CONSOLE='WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|
 # The third variant, 'tests': the base with only the series' test patches
 # (kit/red.sh), to show that the tests fail without the fixes.
 TESTS_SRC=$BUILD/tests/linux
+# The fourth, 'broken': the patched tree plus one purpose-made defect of
+# tests/broken/ (kit/broken.sh), to show which lane's tests catch it.
+BROKEN_SRC=$BUILD/broken/linux
 
 # Where a kernel build goes.  variant is 'base', 'patched' or 'tests';
 # config names a fragment set (see kit/build.sh).
@@ -142,7 +148,8 @@ out_dir() {
 	base) echo "$BUILD/base/obj-$2" ;;
 	patched) echo "$BUILD/obj-$2" ;;
 	tests) echo "$BUILD/tests/obj-$2" ;;
-	*) die "unknown variant '$1' (base, patched or tests)" ;;
+	broken) echo "$BUILD/broken/obj-$2" ;;
+	*) die "unknown variant '$1' (base, patched, tests or broken)" ;;
 	esac
 }
 
@@ -152,7 +159,8 @@ src_dir() {
 	base) echo "$BASE_SRC" ;;
 	patched) echo "$TREE" ;;
 	tests) echo "$TESTS_SRC" ;;
-	*) die "unknown variant '$1' (base, patched or tests)" ;;
+	broken) echo "$BROKEN_SRC" ;;
+	*) die "unknown variant '$1' (base, patched, tests or broken)" ;;
 	esac
 }
 
@@ -165,6 +173,13 @@ series_test_patches() {
 		grep -m1 '^Subject: ' "$p" | grep -q -E 'selftests|KUnit' && echo "$p"
 	done
 	return 0
+}
+
+# A vmx lane's TAP line of a test that failed as a test (an assertion or
+# a non-zero exit), not by a hang, crash or skip: what the red lanes want.
+is_red_line() {
+	[[ $1 == "not ok "* ]] && [[ $1 == *"assertion"* || $1 == *"rc="[1-9]* ]] &&
+		[[ $1 != *"no result"* ]]
 }
 
 # Results: each lane writes build/results/<lane>.tap and <lane>.log.
@@ -183,3 +198,63 @@ tap_add() {
 	esac
 }
 tap_end() { local n; n=$(grep -c '^\(not \)\?ok ' "$1" || true); echo "1..$n" >>"$1"; }
+
+# ---- The Intel host of the vmx lanes (kit/lane-vmx.sh).
+# The machine's CPU, KVM device and kvm_intel's nesting switch; the
+# KIT_HOST_* variables point them elsewhere (tests/kit/vmx-host.sh).
+_host_cpuinfo() { cat "${KIT_HOST_CPUINFO:-/proc/cpuinfo}" 2>/dev/null; }
+cpu_model_name() { _host_cpuinfo | sed -n 's/^model name[[:space:]]*: //p' | head -n 1; }
+host_cpu_has() { _host_cpuinfo | grep -m1 '^flags' | grep -qw -- "$1"; }
+
+# Why this machine cannot be the qemu-kvm host (nested VMX under KVM on
+# a real Intel CPU); prints nothing when it can.
+qemu_kvm_unusable() {
+	local dev=${KIT_HOST_KVM_DEV:-/dev/kvm}
+	local nested=${KIT_HOST_KVM_NESTED:-/sys/module/kvm_intel/parameters/nested}
+	local vendor n
+	vendor=$(_host_cpuinfo | sed -n 's/^vendor_id[[:space:]]*: //p' | head -n 1)
+	if [ "$vendor" != GenuineIntel ]; then
+		echo "the CPU is not Intel (${vendor:-no vendor_id}: $(cpu_model_name))"
+	elif ! host_cpu_has vmx; then
+		echo "the CPU shows no VMX (off in the firmware, or this is a VM without nesting)"
+	elif [ ! -r "$dev" ] || [ ! -w "$dev" ]; then
+		echo "no usable $dev (kvm_intel not loaded, or no permission)"
+	else
+		n=$(cat "$nested" 2>/dev/null || echo missing)
+		case $n in
+		Y | y | 1) ;;
+		*) echo "kvm_intel does not allow nesting ($nested: $n; modprobe kvm_intel nested=1)" ;;
+		esac
+	fi
+}
+
+# vmx_host LANE: the host the lane (idt or fred) runs on.  KIT_VMX_HOST
+# forces one (bochs, bochs-fred, bochs-2.7, qemu-kvm); auto takes a real
+# Intel CPU when qemu_kvm_unusable has no objection (and, for the fred
+# lane, the CPU has FRED), else Bochs, and says why on stderr.
+vmx_host() {
+	local lane=$1 h=${KIT_VMX_HOST:-auto} why
+	case $h in
+	bochs | bochs-fred) echo bochs ;;
+	bochs-2.7)
+		[ "$lane" = idt ] || die "KIT_VMX_HOST=bochs-2.7: Debian's Bochs 2.7 has no FRED model"
+		echo bochs-2.7 ;;
+	qemu-kvm)
+		why=$(qemu_kvm_unusable)
+		[ -z "$why" ] || die "KIT_VMX_HOST=qemu-kvm: $why"
+		[ "$lane" = idt ] || host_cpu_has fred ||
+			die "KIT_VMX_HOST=qemu-kvm: the fred lane needs a CPU with FRED ($(cpu_model_name) has none)"
+		echo qemu-kvm ;;
+	auto)
+		why=$(qemu_kvm_unusable)
+		[ -n "$why" ] || [ "$lane" = idt ] || host_cpu_has fred ||
+			why="$(cpu_model_name) has no FRED"
+		if [ -z "$why" ]; then
+			echo qemu-kvm
+		else
+			printf 'kit: vmx-%s lane on Bochs, not on this machine'"'"'s CPU: %s\n' "$lane" "$why" >&2
+			echo bochs
+		fi ;;
+	*) die "KIT_VMX_HOST=$h: auto, bochs, bochs-fred, bochs-2.7 or qemu-kvm" ;;
+	esac
+}

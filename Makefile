@@ -15,15 +15,25 @@ OUT := $(if $(filter 7.3,$(KIT_BASE)),build,build/$(KIT_BASE))
 PLANS := $(patsubst ./%,%,$(BASE_DIR)/tests/plans)
 CHECK_PLAN ?= $(PLANS)/vmx-check.plan
 RUN_PLAN ?= $(PLANS)/vmx-run.plan
-# The lanes that 'make check' requires to have run (a skipped one fails).
-CHECK_LANES := static qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN)))
+# The lanes that 'make check' requires to have run (a skipped one fails):
+# static, KUnit on QEMU, the check plan on the idt and the fred lane (a
+# real Intel CPU if this machine has one, else the kit's Bochs), and the
+# emulator's own red lane where the kit's Bochs is used.
+# (The 6.12 backport keeps its idt lane only.)
+ifeq ($(KIT_BASE),7.3)
+FRED_LANE := vmx-fred-patched-$(basename $(notdir $(CHECK_PLAN)))
+BOCHS_RED := $(shell bash -c '. kit/lib.sh; [ "$$(vmx_host idt 2>/dev/null)" = bochs ] && echo bochs-red')
+endif
+CHECK_LANES := static kit qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
+	$(FRED_LANE) $(BOCHS_RED)
 # The red lane (the fixes' tests fail without the fixes) where the base
 # lists such tests and the series has patches.
 RED := $(if $(and $(wildcard $(BASE_DIR)/tests/red-on-base.txt),$(wildcard $(BASE_DIR)/series/0001-*.patch)),red)
 CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean distclean
+	vmx vmx-fred vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
+	distclean bochs bochs-red kit-test broken
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -39,7 +49,11 @@ help:
 	@echo 'make check-full  check + matrix + mail, and the same for the 6.12 backport (not in CI)'
 	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
-	@echo 'make vmx         vmx lane on the patched kernel, PLAN=$(PLANS)/<name>.plan'
+	@echo 'make vmx         idt vmx lane on the patched kernel, PLAN=$(PLANS)/<name>.plan'
+	@echo 'make vmx-fred    the same on the fred lane (FRED host: wildcat_lake, or a real FRED CPU)'
+	@echo 'make bochs       build the kit'"'"'s Bochs (kit/bochs/: pinned source, patches, configure line)'
+	@echo 'make bochs-red   the emulator tests (kit/emu/) on Bochs without the kit'"'"'s patches: must fail'
+	@echo 'make broken      a purpose-made defect (tests/broken/, BROKEN=fred-orig-ax): which lanes go red'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
 	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table (~1 h)'
@@ -50,9 +64,14 @@ help:
 	@echo 'make distclean   remove build/ entirely'
 	@echo 'make backport-X  target X on the 6.12.y backport (backport/6.12/), e.g. backport-check'
 	@echo 'Variables: KERNEL_TREE=/path/to/linux  PLAN=...  KIT_BOCHS_CPUS=2  KIT_BASE=7.3|6.12'
+	@echo '           KIT_VMX_HOST=auto|bochs|bochs-fred|bochs-2.7|qemu-kvm  BOCHS_SRC=/path/to/bochs'
 
 deps:
 	@bash -c '. $(KIT)/lib.sh; ensure_pkgs "$${PKGS_BUILD[@]}" "$${PKGS_INITRAMFS[@]}" "$${PKGS_QEMU[@]}" "$${PKGS_BOCHS[@]}" "$${PKGS_MAIL[@]}" "$${PKGS_CHECK[@]}"'
+
+# The emulated Intel host: Bochs from source with the kit's patches.
+bochs:
+	@bash $(KIT)/bochs.sh patched
 
 tree:
 	@bash $(KIT)/tree.sh
@@ -80,6 +99,9 @@ PLAN ?= $(RUN_PLAN)
 vmx: build
 	@bash $(KIT)/lane-vmx.sh patched $(PLAN)
 
+vmx-fred: build
+	@KIT_VMX_LANE=fred bash $(KIT)/lane-vmx.sh patched $(PLAN)
+
 vmx-base: build-base
 	@bash $(KIT)/lane-vmx.sh base $(PLAN)
 
@@ -96,16 +118,34 @@ run: build
 check: build
 	@rm -f $(addprefix $(OUT)/results/,$(addsuffix .tap,$(CHECK_LANES)))
 	@bash $(KIT)/lane-static.sh || true
+	@bash tests/kit/vmx-host.sh || true
 	@bash $(KIT)/lane-qemu.sh patched || true
 	@bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true
+	@$(if $(FRED_LANE),KIT_VMX_LANE=fred bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true,true)
 	@$(if $(RED),bash $(KIT)/red.sh || true,true)
+	@$(if $(BOCHS_RED),bash $(KIT)/bochs-red.sh || true,true)
 	@REQUIRED_LANES="$(CHECK_LANES)" bash $(KIT)/summary.sh \
 	 $(addprefix $(OUT)/results/,$(addsuffix .tap,$(CHECK_LANES)))
+
+# The kit's own tests (tests/kit/): how it picks the Intel host.
+kit-test:
+	@bash tests/kit/vmx-host.sh
 
 # The series' tests on the base with only the test patches (no fixes): each
 # test of tests/red-on-base.txt must fail there ($(OUT)/results/red.tap).
 red: tree
 	@bash $(KIT)/red.sh
+
+# A purpose-made defect (tests/broken/NAME.patch on the patched tree, default
+# fred-orig-ax) and the lanes that must catch it (tests/broken/NAME.expect).
+BROKEN ?= fred-orig-ax
+broken: build
+	@bash $(KIT)/broken.sh $(BROKEN) $(CHECK_PLAN)
+
+# The kit's tests of the emulated host (kit/emu/) on its Bochs without the
+# kit's patches: each test of tests/red-on-bochs.txt must fail there.
+bochs-red: build
+	@bash $(KIT)/bochs-red.sh
 
 summary:
 	@bash $(KIT)/summary.sh
@@ -143,7 +183,7 @@ mail: tree
 	@bash $(KIT)/mail.sh
 
 clean:
-	rm -rf $(OUT)/results $(OUT)/obj-* $(OUT)/base/obj-* $(OUT)/selftests-* $(OUT)/initramfs $(OUT)/bochs
+	rm -rf $(OUT)/results $(OUT)/obj-* $(OUT)/base/obj-* $(OUT)/selftests-* $(OUT)/initramfs $(OUT)/bochs build/emu/*/obj
 
 distclean:
 	rm -rf build

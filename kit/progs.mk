@@ -1,8 +1,18 @@
 # Read after the KVM selftests' Makefile
 #   make -C tools/testing/selftests/kvm -f Makefile -f <this file> \
-#        KIT_BENCH_SRC=<kit>/kit/bench OUTPUT=<out> <out>/bench/<name>
-# builds the kit program <name>.c against the selftests' library, with the
-# selftests' own compiler flags, the way they build a test.
-$(OUTPUT)/bench/%: $(KIT_BENCH_SRC)/%.c $(LIBKVM_OBJS)
+#        KIT_PROGS_SRC=<kit>/kit OUTPUT=<out> <out>/bench/<name> <out>/emu/<name>
+# builds the kit's own programs (kit/bench/<name>.c: benchmarks;
+# kit/emu/<name>.c: tests of the emulated host; kit/uspace/<name>.c: what
+# user space sees of the host's interrupt path) against the selftests'
+# library, with the selftests' own compiler flags, the way they build a test.
+$(OUTPUT)/bench/%: $(KIT_PROGS_SRC)/bench/%.c $(LIBKVM_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@
+
+$(OUTPUT)/emu/%: $(KIT_PROGS_SRC)/emu/%.c $(LIBKVM_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@
+
+$(OUTPUT)/uspace/%: $(KIT_PROGS_SRC)/uspace/%.c $(LIBKVM_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@

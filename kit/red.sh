@@ -87,8 +87,7 @@ while read -r kind a b; do
 		fi ;;
 	vmx)
 		line=$(grep -E "^(not )?ok [0-9]+ $a( |$)" "$vtap" || true)
-		if [[ $line == "not ok "* ]] && [[ $line == *"assertion"* || $line == *"rc="[1-9]* ]] &&
-		   [[ $line != *"no result"* ]]; then
+		if is_red_line "$line"; then
 			tap_add "$tap" pass "red:$a" 0 "fails on base + tests, as it must: $(sed 's/.*# //' <<<"${line%% # time=*}" | cut -c1-100)"
 		else
 			tap_add "$tap" fail "red:$a" 0 "does not fail as it must on the base: ${line:-did not run}"

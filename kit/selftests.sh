@@ -3,9 +3,10 @@
 #
 # Build the KVM selftests that the PLANs (tests/plans/*.plan) name, static,
 # from the sources of VARIANT (base or patched), into
-# $BUILD/selftests-VARIANT/<name> (e.g. .../x86_64/state_test).  Plan
-# entries bench/<name> are the kit's own programs (kit/bench/<name>.c),
-# built against the same tree's selftest library.
+# $BUILD/selftests-VARIANT/<name> (e.g. .../x86/state_test).  Plan
+# entries bench/<name> and emu/<name> are the kit's own programs
+# (kit/bench/<name>.c, kit/emu/<name>.c), built against the same tree's
+# selftest library (kit/progs.mk).
 #   - the UAPI headers: 'make headers' (O=$out/hdr-obj, incremental), then
 #     synced into $out/usr/include, which is what 'headers_install' makes;
 #     the sync keeps unchanged headers' times, so nothing rebuilds needlessly
@@ -54,9 +55,9 @@ for t in "${tests[@]}"; do
 	[ -f "$s" ] || die "no KVM selftest '$t' in $variant ($s)"
 	targets+=("$out/$t")
 done
-# bench/* programs come from kit/bench/ (bench.mk adds their rule).
-KMAKE=("${MAKE[@]}" -C "$kvm" -f Makefile -f "$KIT_ROOT/kit/bench/bench.mk"
-       KIT_BENCH_SRC="$KIT_ROOT/kit/bench" ARCH=x86 OUTPUT="$out"
+# bench/* and emu/* programs come from kit/ (kit/progs.mk adds their rules).
+KMAKE=("${MAKE[@]}" -C "$kvm" -f Makefile -f "$KIT_ROOT/kit/progs.mk"
+       KIT_PROGS_SRC="$KIT_ROOT/kit" ARCH=x86 OUTPUT="$out"
        KHDR_INCLUDES="-isystem $out/usr/include" LDFLAGS="-static -pthread -no-pie")
 if "${KMAKE[@]}" -q "${targets[@]}" >/dev/null 2>&1; then
 	log "selftests/$variant: ${#tests[@]} KVM selftest(s) up to date"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# kit/bochs-red.sh: the emulator's fixes are needed.
+#
+# Boots the patched kernel on the kit's Bochs built without
+# kit/bochs/patches/ ('kit/bochs.sh unpatched'), on each lane that
+# tests/red-on-bochs.txt names, with tests/plans/emu.plan, and judges each
+# line there: the test must fail with an assertion (a boot failure, hang or
+# skip does not count).  The same tests pass on the patched Bochs in
+# 'make check' (vmx-check.plan).  Writes $RESULTS/bochs-red.tap; exit 0
+# iff every listed test is red there.
+. "$(dirname "$0")/lib.sh"
+
+expect=$KIT_ROOT/tests/red-on-bochs.txt
+plan=$KIT_ROOT/tests/plans/emu.plan
+tap=$RESULTS/bochs-red.tap
+mkdir -p "$RESULTS"
+
+"$KIT_ROOT/kit/bochs.sh" unpatched >/dev/null
+declare -A ran=()
+results=()
+while read -r lane t args; do
+	case $lane in '' | '#'*) continue ;; idt | fred) ;; *) die "${expect#"$KIT_ROOT"/}: lane '$lane' (idt or fred)" ;; esac
+	vtap=$RESULTS/vmx-$lane-patched-emu-bochs-unpatched.tap
+	[ "$lane" = idt ] && vtap=$RESULTS/vmx-patched-emu-bochs-unpatched.tap
+	if [ -z "${ran[$lane $args]:-}" ]; then
+		KIT_VMX_HOST=bochs KIT_VMX_LANE=$lane KIT_BOCHS_FLAVOUR=unpatched KIT_KERNEL_EXTRA="$args" \
+			bash "$KIT_ROOT/kit/lane-vmx.sh" patched "$plan" || true
+		ran[$lane $args]=1
+	fi
+	results+=("$lane|$t|$vtap")
+done <"$expect"
+
+tap_begin "$tap"
+for r in "${results[@]}"; do
+	IFS='|' read -r lane t vtap <<<"$r"
+	if ! grep -q '^ok [0-9]* boot' "$vtap" 2>/dev/null; then
+		tap_add "$tap" fail "red:$lane:$t" 0 "the $lane lane did not boot on the unpatched Bochs: cannot judge"
+		continue
+	fi
+	line=$(grep -E "^(not )?ok [0-9]+ $t( |$)" "$vtap" || true)
+	if is_red_line "$line"; then
+		tap_add "$tap" pass "red:$lane:$t" 0 "fails on the unpatched Bochs, as it must: $(sed 's/.*# //' <<<"${line%% # time=*}" | cut -c1-100)"
+	else
+		tap_add "$tap" fail "red:$lane:$t" 0 "does not fail on the unpatched Bochs: ${line:-did not run}"
+	fi
+done
+tap_end "$tap"
+log "bochs-red: $(grep -c '^ok ' "$tap" || true) ok, $(grep -c '^not ok ' "$tap" || true) not ok -> ${tap#"$KIT_ROOT"/}"
+grep '^not ok ' "$tap" >&2 || exit 0
+exit 1

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# kit/broken.sh [NAME] [PLAN]
+#
+# A purpose-made defect and the lanes that must catch it: builds the
+# 'broken' variant, the patched tree plus tests/broken/NAME.patch (default
+# fred-orig-ax), in a worktree ($BUILD/broken/linux), boots it on the idt
+# and the fred lane with PLAN (default the check plan), and judges
+# tests/broken/NAME.expect (a lane must stay green, or named tests must
+# fail there).  Writes $RESULTS/broken-NAME.tap; exit 0 iff the lanes said
+# what the .expect file says.  Not part of 'make check' (a kernel build):
+# 'make broken'.
+. "$(dirname "$0")/lib.sh"
+
+name=${1:-fred-orig-ax}
+plan=${2:-$PLANS/vmx-check.plan}
+patch=$KIT_ROOT/tests/broken/$name.patch
+expect=$KIT_ROOT/tests/broken/$name.expect
+[ -f "$patch" ] && [ -f "$expect" ] ||
+	die "no defect '$name': tests/broken/ has $(cd "$KIT_ROOT/tests/broken" && ls -- *.patch 2>/dev/null | sed 's/\.patch$//' | tr '\n' ' ')"
+git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
+	die "no kernel tree at $TREE: run 'make tree' first"
+
+# The worktree at the tree's HEAD plus the defect; checked out again only
+# when either changed, so the build stays incremental.
+head=$(git -C "$TREE" rev-parse HEAD)
+want="$head $(sha256sum <"$patch" | cut -d' ' -f1)"
+stamp=$BUILD/broken/kit-stamp
+if [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	rm -f "$stamp"
+	mkdir -p "$BUILD/broken"
+	if [ -f "$BROKEN_SRC/Makefile" ]; then
+		git -C "$BROKEN_SRC" checkout -q -f --detach "$head"
+	else
+		rm -rf "$BROKEN_SRC"
+		git -C "$TREE" worktree prune
+		git -C "$TREE" worktree add -q --detach "$BROKEN_SRC" "$head"
+	fi
+	git -C "$BROKEN_SRC" apply "$patch" ||
+		die "tests/broken/$name.patch does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"
+	echo "$want" >"$stamp"
+fi
+log "broken/$name: the tree's HEAD + tests/broken/$name.patch"
+
+bash "$KIT_ROOT/kit/build.sh" broken x86_64
+tap=$RESULTS/broken-$name.tap
+declare -A laneTap=()
+for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
+	KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
+	t=$RESULTS/vmx-broken-tests-patched-$(basename "$plan" .plan).tap
+	[ "$lane" = idt ] || t=$RESULTS/vmx-$lane-broken-tests-patched-$(basename "$plan" .plan).tap
+	laneTap[$lane]=$t
+done
+
+tap_begin "$tap"
+while read -r lane verdict tests; do
+	case $lane in '' | '#'*) continue ;; esac
+	t=${laneTap[$lane]}
+	if ! grep -q '^ok [0-9]* boot' "$t" 2>/dev/null; then
+		tap_add "$tap" fail "$name: $lane lane" 0 "did not boot: cannot judge"
+		continue
+	fi
+	case $verdict in
+	green)
+		bad=$(grep '^not ok ' "$t" | head -n 1 || true)
+		if [ -z "$bad" ]; then
+			tap_add "$tap" pass "$name: $lane lane stays green" 0 "$(grep -c '^ok ' "$t") ok"
+		else
+			tap_add "$tap" fail "$name: $lane lane stays green" 0 "$(cut -c1-120 <<<"$bad")"
+		fi ;;
+	red)
+		for tst in $tests; do
+			line=$(grep -E "^(not )?ok [0-9]+ $tst( |$)" "$t" || true)
+			if is_red_line "$line"; then
+				tap_add "$tap" pass "$name: $lane lane: $tst red" 0 "$(sed 's/.*# //' <<<"${line%% # time=*}" | cut -c1-110)"
+			else
+				tap_add "$tap" fail "$name: $lane lane: $tst red" 0 "${line:-did not run}"
+			fi
+		done ;;
+	*) die "tests/broken/$name.expect: '$verdict' (green or red)" ;;
+	esac
+done <"$expect"
+tap_end "$tap"
+log "broken/$name: $(grep -c '^ok ' "$tap" || true) ok, $(grep -c '^not ok ' "$tap" || true) not ok -> ${tap#"$KIT_ROOT"/}"
+grep '^not ok ' "$tap" >&2 || exit 0
+exit 1

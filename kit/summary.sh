@@ -12,8 +12,8 @@ if (( ${#files[@]} == 0 )); then
 fi
 pass=0 fail=0 skip=0 bad=0
 # HOST: what the lane ran on (the TAP's '# hostcol:' line), else '-'.
-printf '\n%-26s %-30s %-56s %-6s %s\n' LANE HOST TEST RESULT TIME
-printf '%-26s %-30s %-56s %-6s %s\n' ---- ---- ---- ------ ----
+printf '\n%-26s %-36s %-50s %-6s %s\n' LANE HOST TEST RESULT TIME
+printf '%-26s %-36s %-50s %-6s %s\n' ---- ---- ---- ------ ----
 for f in "${files[@]}"; do
 	lane=$(basename "$f" .tap)
 	hostc=$(sed -n 's/^# hostcol: //p' "$f" | head -n 1)
@@ -32,16 +32,16 @@ for f in "${files[@]}"; do
 		else
 			res=PASS; pass=$((pass + 1))
 		fi
-		printf '%-26s %-30s %-56s %-6s %s\n' "$lane" "${hostc:0:30}" "${name:0:56}" "$res" "${secs:--}"
+		printf '%-26s %-36s %-50s %-6s %s\n' "$lane" "${hostc:0:36}" "${name:0:50}" "$res" "${secs:--}"
 	done <"$f"
 done
 for lane in ${REQUIRED_LANES:-}; do
 	f=$RESULTS/$lane.tap
 	if [ ! -f "$f" ]; then
-		printf '%-26s %-30s %-56s %-6s %s\n' "$lane" - "(lane did not run)" FAIL -
+		printf '%-26s %-36s %-50s %-6s %s\n' "$lane" - "(lane did not run)" FAIL -
 		fail=$((fail + 1)); bad=1
 	elif ! grep -E '^ok ' "$f" | grep -qv '# SKIP'; then
-		printf '%-26s %-30s %-56s %-6s %s\n' "$lane" - "(required lane skipped: $(grep -m1 -o 'SKIP.*' "$f" || echo 'no test ran'))" FAIL -
+		printf '%-26s %-36s %-50s %-6s %s\n' "$lane" - "(required lane skipped: $(grep -m1 -o 'SKIP.*' "$f" || echo 'no test ran'))" FAIL -
 		fail=$((fail + 1)); bad=1
 	fi
 done

@@ -182,6 +182,26 @@ is_red_line() {
 		[[ $1 != *"no result"* ]]
 }
 
+# tap_expect_red OUT NAME LANE-TAP TEST WHERE: a line NAME in OUT that
+# passes iff TEST failed as a test in LANE-TAP (as it must, WHERE).
+tap_expect_red() {
+	local out=$1 name=$2 src=$3 t=$4 where=$5 line
+	line=$(grep -E "^(not )?ok [0-9]+ $t( |$)" "$src" 2>/dev/null || true)
+	if is_red_line "$line"; then
+		tap_add "$out" pass "$name" 0 "fails $where, as it must: $(sed 's/.*# //' <<<"${line%% # time=*}" | cut -c1-100)"
+	else
+		tap_add "$out" fail "$name" 0 "does not fail $where: ${line:-did not run}"
+	fi
+}
+
+# tap_finish FILE WHAT: close FILE and log its counts; false if it has a
+# 'not ok' (printed on stderr).
+tap_finish() {
+	tap_end "$1"
+	log "$2: $(grep -c '^ok ' "$1" || true) ok, $(grep -c '^not ok ' "$1" || true) not ok -> ${1#"$KIT_ROOT"/}"
+	! grep '^not ok ' "$1" >&2
+}
+
 # Results: each lane writes build/results/<lane>.tap and <lane>.log.
 # result_line <file> ok|not ok <n> <name> [# SKIP reason] [time]
 tap_begin() { mkdir -p "$RESULTS"; : >"$1"; echo "TAP version 13" >>"$1"; }

@@ -72,7 +72,7 @@ else
 	fi
 	out=$(dry KIT_VMX_LANE=fred) || true
 	if grep -q -- '-accel kvm' <<<"$out" && ! grep -q 'fred=off' <<<"$out" &&
-	   grep -q 'tap: build/results/vmx-fred-patched-vmx-smoke.tap' <<<"$out"; then
+	   grep -q "tap: ${RESULTS#"$KIT_ROOT"/}/vmx-fred-patched-vmx-smoke.tap" <<<"$out"; then
 		tap_add "$tap" pass "vmx-host: qemu-kvm fred launch line" 0
 	else
 		tap_add "$tap" fail "vmx-host: qemu-kvm fred launch line" 0 "$(tail -n 3 <<<"$out" | tr '\n' ' ' | cut -c1-200)"

@@ -310,7 +310,7 @@ while kill -0 "$host_pid" 2>/dev/null; do
 		warn "vmx: no power-off 60 s after KIT-END: stopping Bochs"; kill "$host_pid"; break
 	fi
 	# Progress, once a minute.
-	(( now % 60 == 0 )) && log "  ... vmx/$variant: ${now}s, last: $(tail -n 1 "$times" | cut -d' ' -f2- | cut -c1-80)"
+	(( now % 60 == 0 )) && log "  ... vmx-$lane/$variant: ${now}s, last: $(tail -n 1 "$times" | cut -d' ' -f2- | cut -c1-80)"
 done
 rc=0; wait "$host_pid" || rc=$?
 host_pid=
@@ -463,6 +463,6 @@ stalls=$(grep -a -c 'rcu: INFO: .* detected stalls' "$logf" || true)
 (( stalls == 0 )) || echo "# note: $stalls RCU stall report(s) on the console (not judged; see the Bochs IF=0 bug in the notes)" >>"$tap"
 tap_end "$tap"
 
-log "vmx/$variant: $(grep -c '^ok ' "$tap" || true) ok, $(grep -c '^not ok ' "$tap" || true) not ok -> ${tap#"$KIT_ROOT"/}"
+log "vmx-$lane/$variant: $(grep -c '^ok ' "$tap" || true) ok, $(grep -c '^not ok ' "$tap" || true) not ok -> ${tap#"$KIT_ROOT"/}"
 grep '^not ok ' "$tap" >&2 || exit 0
 exit 1

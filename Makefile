@@ -33,7 +33,7 @@ CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
 	vmx vmx-fred vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
-	distclean bochs bochs-red kit-test broken
+	distclean bochs bochs-red kit-test broken vmx-lanes
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -56,7 +56,8 @@ help:
 	@echo 'make broken      a purpose-made defect (tests/broken/, BROKEN=fred-orig-ax): which lanes go red'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
-	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table (~1 h)'
+	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table'
+	@echo 'make vmx-lanes   the same selftests on the idt and the fred lane (results/lanes.md, ~5 min)'
 	@echo 'make bench       host cost of IRQ/NMI VM exits, baseline vs patched in one run (bench/results.md)'
 	@echo 'make summary     the verdict table of the last results'
 	@echo 'make mail        build/mail/: the series with To/Cc (get_maintainer.pl), send-email --dry-run'
@@ -170,6 +171,11 @@ check-full: check
 # the comparison ($(OUT)/results/parity.md; the latest is in results/).
 vmx-full: build build-base
 	@bash $(KIT)/parity.sh $(PLANS)/vmx-full.plan
+
+# The same upstream selftests on the idt and the fred lane, patched kernel
+# ($(OUT)/results/lanes.md; the latest is in results/lanes.md).
+vmx-lanes: build
+	@bash $(KIT)/parity.sh --lanes $(PLANS)/vmx-full.plan
 
 # What an IRQ or NMI VM exit costs the host, baseline and patched kernel
 # in one run ($(OUT)/results/bench.md; the latest is bench/results.md).

@@ -10,18 +10,37 @@
 # of the series; the table says so.  build/results/parity.tap has one line
 # per test (fails where patched and baseline differ) for the summary.
 # RESULTS_ONLY=1 compares the last runs without running them again.
+#
+# kit/parity.sh --lanes [PLAN]: the same comparison between the idt and
+# the fred lane, both on the patched kernel (build/results/lanes.md and
+# lanes.tap): what the FRED host does differently.
 . "$(dirname "$0")/lib.sh"
 
+mode=kernels
+if [ "${1:-}" = --lanes ]; then mode=lanes; shift; fi
 plan=${1:-$PLANS/vmx-full.plan}
 pname=$(basename "$plan" .plan)
-if [ -z "${RESULTS_ONLY:-}" ]; then
-	for v in base patched; do
-		bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || true
-	done
+if [ "$mode" = kernels ]; then
+	btap=$RESULTS/vmx-base-$pname.tap ptap=$RESULTS/vmx-patched-$pname.tap
+	aname=baseline bname=patched out=parity
+	title="Parity: upstream KVM selftests, baseline vs patched (vmx lane)"
+else
+	btap=$RESULTS/vmx-patched-$pname.tap ptap=$RESULTS/vmx-fred-patched-$pname.tap
+	aname="idt lane" bname="fred lane" out=lanes
+	title="The idt and the fred lane: upstream KVM selftests on the patched kernel"
 fi
-btap=$RESULTS/vmx-base-$pname.tap
-ptap=$RESULTS/vmx-patched-$pname.tap
-[ -f "$btap" ] && [ -f "$ptap" ] || die "no results of $pname for both kernels"
+if [ -z "${RESULTS_ONLY:-}" ]; then
+	if [ "$mode" = kernels ]; then
+		for v in base patched; do
+			bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || true
+		done
+	else
+		for l in idt fred; do
+			KIT_VMX_LANE=$l bash "$KIT_ROOT/kit/lane-vmx.sh" patched "$plan" || true
+		done
+	fi
+fi
+[ -f "$btap" ] && [ -f "$ptap" ] || die "no results of $pname for both runs ($btap, $ptap)"
 
 # "result<TAB>reason" of one test in a TAP file.
 result_of() {
@@ -35,8 +54,8 @@ result_of() {
 	esac
 }
 
-tap=$RESULTS/parity.tap
-md=$RESULTS/parity.md
+tap=$RESULTS/$out.tap
+md=$RESULTS/$out.md
 tap_begin "$tap"
 mapfile -t tests < <(plan_tests "$plan")
 same=0 diff=0 limits=0 passes=0
@@ -55,26 +74,27 @@ for t in "${tests[@]}"; do
 		fi
 	else
 		diff=$((diff + 1))
-		tap_add "$tap" fail "parity $t: baseline $br, patched $pr" 0
-		note="DIFFERS: patched ${preason:0:90}"
+		tap_add "$tap" fail "parity $t: $aname $br, $bname $pr" 0
+		note="DIFFERS: $bname ${preason:0:90}"
 	fi
 	rows+=("| $t | $br | $pr | $note |")
 done
 tap_end "$tap"
 {
-	echo "# Parity: upstream KVM selftests, baseline vs patched (vmx lane)"
+	echo "# $title"
 	echo
-	echo "Plan: \`${plan#"$KIT_ROOT"/}\` (${#tests[@]} tests). Lane: $(sed -n 's/^# lane: //p' "$ptap")."
-	echo "Baseline: $(sed -n 's/^# lane: \(vmx [a-z]* kernel\).*/\1/p' "$btap"), results $(date -u +%Y-%m-%d)."
+	echo "Plan: \`${plan#"$KIT_ROOT"/}\` (${#tests[@]} tests), results $(date -u +%Y-%m-%d)."
+	echo "$aname: $(sed -n 's/^# lane: //p' "$btap"); host $(sed -n 's/^# host: //p' "$btap")."
+	echo "$bname: $(sed -n 's/^# lane: //p' "$ptap"); host $(sed -n 's/^# host: //p' "$ptap")."
 	echo
-	echo "Same result on both kernels: $same of ${#tests[@]} ($passes pass on both);"
+	echo "Same result on both: $same of ${#tests[@]} ($passes pass on both);"
 	echo "different: $diff. Tests that fail or skip on both are limitations of"
-	echo "the lane (Bochs 2.7, 2 CPUs, no posted interrupts, no PMU, ...), listed with"
-	echo "the reason the baseline run printed."
+	echo "the lane (the emulator, 2 CPUs, no posted interrupts, no PMU, ...), listed with"
+	echo "the reason the first run printed."
 	echo
-	echo "| test | baseline | patched | note |"
+	echo "| test | $aname | $bname | note |"
 	echo "|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 } >"$md"
-log "parity: $same same ($passes pass on both), $diff different -> ${md#"$KIT_ROOT"/}"
+log "$out: $same same ($passes pass on both), $diff different -> ${md#"$KIT_ROOT"/}"
 (( diff == 0 ))

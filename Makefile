@@ -33,7 +33,7 @@ CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
 	vmx vmx-fred vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
-	distclean bochs bochs-red kit-test broken vmx-lanes
+	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
@@ -53,6 +53,7 @@ help:
 	@echo 'make vmx-fred    the same on the fred lane (FRED host: wildcat_lake, or a real FRED CPU)'
 	@echo 'make bochs       build the kit'"'"'s Bochs (kit/bochs/: pinned source, patches, configure line)'
 	@echo 'make bochs-red   the emulator tests (kit/emu/) on Bochs without the kit'"'"'s patches: must fail'
+	@echo 'make debug       a lockdep/entry/RCU debug kernel on both vmx lanes (debug-base: plain 7.3)'
 	@echo 'make broken      a purpose-made defect (tests/broken/, BROKEN=fred-orig-ax): which lanes go red'
 	@echo 'make vmx-base    the same plan on the baseline kernel'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
@@ -142,6 +143,13 @@ red: tree
 BROKEN ?= fred-orig-ax
 broken: build
 	@bash $(KIT)/broken.sh $(BROKEN) $(CHECK_PLAN)
+
+# A debug kernel (configs/debug.config: lockdep, entry, atomic sleep, RCU,
+# debug objects) on both vmx lanes; 'make debug-base' for plain 7.3.
+debug: tree
+	@bash $(KIT)/debug.sh patched
+debug-base: tree
+	@bash $(KIT)/debug.sh base
 
 # The kit's tests of the emulated host (kit/emu/) on its Bochs without the
 # kit's patches: each test of tests/red-on-bochs.txt must fail there.

@@ -3,10 +3,11 @@
 #
 # A purpose-made defect and the lanes that must catch it: builds the
 # 'broken' variant, the patched tree plus tests/broken/NAME.patch (default
-# fred-orig-ax), in a worktree ($BUILD/broken/linux), boots it on the idt
-# and the fred lane with PLAN (default the check plan), and judges
-# tests/broken/NAME.expect (a lane must stay green, or named tests must
-# fail there).  Writes $RESULTS/broken-NAME.tap; exit 0 iff the lanes said
+# fred-orig-ax), in a worktree ($BUILD/broken/linux), with the config the
+# .expect file names ('#!config NAME', default x86_64), boots it on the
+# lanes it names with PLAN (default the check plan), and judges
+# tests/broken/NAME.expect (a lane must stay green, or named tests or lane
+# checks such as dmesg-clean must fail there).  Writes $RESULTS/broken-NAME.tap; exit 0 iff the lanes said
 # what the .expect file says.  Not part of 'make check' (a kernel build):
 # 'make broken'.
 . "$(dirname "$0")/lib.sh"
@@ -41,13 +42,18 @@ if [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want"
 fi
 log "broken/$name: the tree's HEAD + tests/broken/$name.patch"
 
-bash "$KIT_ROOT/kit/build.sh" broken x86_64
+# The kernel config: '#!config NAME' in the .expect file, else x86_64.
+cfg=$(sed -n 's/^#!config //p' "$expect" | head -n 1)
+cfg=${cfg:-x86_64}
+ctag=broken-tests-patched; [ "$cfg" = x86_64 ] || ctag+=-$cfg
+bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
 tap=$RESULTS/broken-$name.tap
 declare -A laneTap=()
 for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
-	KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
-	t=$RESULTS/vmx-broken-tests-patched-$(basename "$plan" .plan).tap
-	[ "$lane" = idt ] || t=$RESULTS/vmx-$lane-broken-tests-patched-$(basename "$plan" .plan).tap
+	KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
+		bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
+	t=$RESULTS/vmx-$ctag-$(basename "$plan" .plan).tap
+	[ "$lane" = idt ] || t=$RESULTS/vmx-$lane-$ctag-$(basename "$plan" .plan).tap
 	laneTap[$lane]=$t
 done
 
@@ -69,7 +75,16 @@ while read -r lane verdict tests; do
 		fi ;;
 	red)
 		for tst in $tests; do
-			tap_expect_red "$tap" "$name: $lane lane: $tst red" "$t" "$tst" "with the defect"
+			case $tst in
+			*/*) tap_expect_red "$tap" "$name: $lane lane: $tst red" "$t" "$tst" "with the defect" ;;
+			*)	# A lane check (dmesg-clean, kit-end, ...): any failure.
+				line=$(grep -E "^not ok [0-9]+ $tst( |$)" "$t" || true)
+				if [ -n "$line" ]; then
+					tap_add "$tap" pass "$name: $lane lane: $tst red" 0 "$(sed 's/^not ok [0-9]* [^ ]* # //' <<<"${line%% # time=*}" | cut -c1-110)"
+				else
+					tap_add "$tap" fail "$name: $lane lane: $tst red" 0 "it passed, or did not run"
+				fi ;;
+			esac
 		done ;;
 	*) die "tests/broken/$name.expect: '$verdict' (green or red)" ;;
 	esac

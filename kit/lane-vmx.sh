@@ -114,8 +114,10 @@ esac
 stv=${KIT_SELFTESTS_FROM:-$variant}
 src_dir "$stv" >/dev/null
 tag=$variant; [ "$stv" = "$variant" ] || tag=$variant-tests-$stv
-name=vmx-$tag-$pname
-[ "$lane" = idt ] || name=vmx-$lane-$tag-$pname
+# The config joins the name when it is not the default one.
+ctag=$tag; [ "$cfg" = x86_64 ] || ctag=$tag-$cfg
+name=vmx-$ctag-$pname
+[ "$lane" = idt ] || name=vmx-$lane-$ctag-$pname
 flavour=${KIT_BOCHS_FLAVOUR:-patched}
 case $flavour in
 patched) ;;
@@ -171,7 +173,7 @@ bochs-2.7) bochs_bin=bochs-bin bios=/usr/share/bochs vgabios=/usr/share/bochs/VG
 	bios=$(sed -n 's/^bios=//p' "$(dirname "$(dirname "$bochs_bin")")/build-info")
 	vgabios=$bios/VGABIOS-lgpl/VGABIOS-lgpl-latest.bin ;;
 esac
-disk=$BUILD/bochs/disk-$tag-$pname.img
+disk=$BUILD/bochs/disk-$ctag-$pname.img
 syscfg="SERIAL 0 115200
 DEFAULT kit
 PROMPT 0

@@ -11,8 +11,9 @@
  * into the handler of the previous one.
  *
  * It reads each CPU's trace of the events irq:irq_handler_entry/exit and
- * irq_vectors:*_entry/exit and counts entries that come while another
- * handler is open: first what the boot left there (when the kernel command
+ * irq_vectors:*_entry/exit and counts nestings, "entry A, entry B, exit B,
+ * exit A" in a row (a lone entry while a handler looks open is not one: a
+ * trace can lose an exit, and the debug kernel does): first what the boot left there (when the kernel command
  * line had trace_event=irq:irq_handler_entry,irq:irq_handler_exit,
  * irq_vectors:*, as tests/plans/emu.plan asks), then, LOAD_SECS times, after
  * a second of interrupts (the timer tick; reschedule IPIs from processes
@@ -160,6 +161,9 @@ static int ends_with(const char *s, size_t len, const char *suf)
 
 static unsigned long entries, nested;
 static char first[600];
+/* The trace lines before the first nesting, to show what led to it. */
+#define CONTEXT 6
+static char before[CONTEXT][512];
 
 /* Count the nesting in each CPU's trace so far; empty the buffer. */
 static void scan(long ncpus, const char *when)
@@ -168,7 +172,9 @@ static void scan(long ncpus, const char *when)
 	int cpu;
 
 	for (cpu = 0; cpu < ncpus; cpu++) {
-		int depth = 0;
+		/* The last four entry/exit events: kind and direction. */
+		char kind[4][64] = { "", "", "", "" };
+		int is_entry[4] = { 0 }, n = 0, k = 0;
 		FILE *f;
 
 		snprintf(path, sizeof(path), TRACEFS "/per_cpu/cpu%d/trace", cpu);
@@ -178,21 +184,46 @@ static void scan(long ncpus, const char *when)
 		while (fgets(line, sizeof(line), f)) {
 			const char *ev;
 			size_t len;
+			int e;
 
 			if (line[0] == '#')
 				continue;
+			if (!nested)
+				memcpy(before[n++ % CONTEXT], line, sizeof(line));
 			ev = event_name(line, &len);
 			if (!ev)
 				continue;
-			if (ends_with(ev, len, "_entry")) {
-				entries++;
-				if (depth > 0 && !nested++)
-					snprintf(first, sizeof(first), "%s, cpu%d: %s", when, cpu, line);
-				depth++;
-			} else if (ends_with(ev, len, "_exit")) {
-				/* The buffer may start inside a handler. */
-				if (depth > 0)
-					depth--;
+			if (ends_with(ev, len, "_entry"))
+				e = 1;
+			else if (ends_with(ev, len, "_exit"))
+				e = 0;
+			else
+				continue;
+			entries += e;
+			len -= e ? 6 : 5;
+			if (len >= sizeof(kind[0]))
+				len = sizeof(kind[0]) - 1;
+			memcpy(kind[k % 4], ev, len);
+			kind[k % 4][len] = 0;
+			is_entry[k % 4] = e;
+			k++;
+			/*
+			 * A nesting is "entry A, entry B, exit B, exit A" in a
+			 * row.  The trace may lose an event (the debug kernel
+			 * drops some exits), so an entry while another handler
+			 * looks open is not enough: only the inner handler's exit
+			 * followed at once by the outer one's counts.
+			 */
+			if (k >= 4 && !e && !is_entry[(k - 2) % 4] &&
+			    is_entry[(k - 3) % 4] && is_entry[(k - 4) % 4] &&
+			    !strcmp(kind[(k - 1) % 4], kind[(k - 4) % 4]) &&
+			    !strcmp(kind[(k - 2) % 4], kind[(k - 3) % 4]) &&
+			    !nested++) {
+				snprintf(first, sizeof(first), "%s, cpu%d, closing with: %s", when, cpu, line);
+				printf("irq_nesting: the first nesting and the %d trace lines of cpu%d before its end:\n",
+				       CONTEXT - 1, cpu);
+				for (int i = n; i < n + CONTEXT; i++)
+					printf("  %s", before[i % CONTEXT]);
 			}
 		}
 		fclose(f);

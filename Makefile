@@ -36,9 +36,9 @@ CHECK_LANES += $(RED)
 	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base
 
 help:
-	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX lane (Bochs)'
+	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX host (idt lane)'
 	@echo '                 and run the series'"'"' KVM selftests ($(RUN_PLAN)); verdict table'
-	@echo 'make check       the test suite: static, qemu (KUnit), vmx and red lanes; fails on any'
+	@echo 'make check       the test suite: static, kit, qemu (KUnit), vmx idt+fred, bochs-red, red; fails on any'
 	@echo '                 failure or skipped required lane; ends with "N passed, N failed"'
 	@echo 'make tree        unpack the base (or use KERNEL_TREE=), apply series/ with git am'
 	@echo 'make export      series/ <- the tree'"'"'s commits since base (keeps the cover letter)'
@@ -55,7 +55,8 @@ help:
 	@echo 'make bochs-red   the emulator tests (kit/emu/) on Bochs without the kit'"'"'s patches: must fail'
 	@echo 'make debug       a lockdep/entry/RCU debug kernel on both vmx lanes (debug-base: plain 7.3)'
 	@echo 'make broken      a purpose-made defect (tests/broken/, BROKEN=fred-orig-ax): which lanes go red'
-	@echo 'make vmx-base    the same plan on the baseline kernel'
+	@echo 'make vmx-base    the idt lane with PLAN on the baseline kernel'
+	@echo 'make kit-test    the kit'"'"'s own tests: how it picks the Intel host'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
 	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table'
 	@echo 'make vmx-lanes   the same selftests on the idt and the fred lane (results/lanes.md, ~5 min)'

@@ -207,20 +207,30 @@ static void proc_syscall_stopped(void)
 	       n, ok, running, *last_bad ? ", other: " : "", last_bad);
 }
 
+/* A spinner under PTRACE_SEIZE, or -1 (reported as a failure of NAME). */
+static pid_t seized_spinner(const char *name)
+{
+	pid_t pid = spinner();
+	int st;
+
+	if (!ptrace(PTRACE_SEIZE, pid, 0, 0))
+		return pid;
+	report(0, name, "PTRACE_SEIZE: %s", strerror(errno));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
 static void ptrace_interrupted(void)
 {
 	unsigned int n, ok = 0;
 	long bad_orig = 0;
 	uintptr_t bad_ip = 0;
-	pid_t pid = spinner();
+	pid_t pid = seized_spinner("ptrace_interrupted");
 	int st;
 
-	if (ptrace(PTRACE_SEIZE, pid, 0, 0)) {
-		report(0, "ptrace_interrupted", "PTRACE_SEIZE: %s", strerror(errno));
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
+	if (pid < 0)
 		return;
-	}
 	usleep(20000);
 	for (n = 0; n < 20; n++) {
 		struct user_regs_struct regs;
@@ -236,7 +246,7 @@ static void ptrace_interrupted(void)
 		else if (regs.rip >= (uintptr_t)spin_start - 2 && regs.rip <= (uintptr_t)spin_end)
 			bad_orig = regs.orig_rax, bad_ip = regs.rip;
 		else
-			ok++;	/* stopped outside the loop (in now()): not judged */
+			ok++;	/* stopped between two loops: not judged */
 		if (ptrace(PTRACE_CONT, pid, 0, 0))
 			break;
 		usleep(5000);
@@ -250,16 +260,12 @@ static void ptrace_interrupted(void)
 
 static void ptrace_resume_keeps_rax(void)
 {
-	pid_t pid = spinner();
+	pid_t pid = seized_spinner("ptrace_resume_keeps_rax");
 	unsigned int n;
 	int st;
 
-	if (ptrace(PTRACE_SEIZE, pid, 0, 0)) {
-		report(0, "ptrace_resume_keeps_rax", "PTRACE_SEIZE: %s", strerror(errno));
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
+	if (pid < 0)
 		return;
-	}
 	for (n = 0; n < 20; n++) {
 		if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) || waitpid(pid, &st, 0) != pid)
 			break;

@@ -5,7 +5,8 @@
 # 'broken' variant, the patched tree plus tests/broken/NAME.patch (default
 # fred-orig-ax), in a worktree ($BUILD/broken/linux), with the config the
 # .expect file names ('#!config NAME', default x86_64), boots it on the
-# lanes it names with PLAN (default the check plan), and judges
+# lanes it names (idt, fred: the vmx lanes with PLAN, default the check
+# plan; qemu: the KUnit lane), and judges
 # tests/broken/NAME.expect (a lane must stay green, or named tests or lane
 # checks such as dmesg-clean must fail there).  Writes $RESULTS/broken-NAME.tap; exit 0 iff the lanes said
 # what the .expect file says.  Not part of 'make check' (a kernel build):
@@ -50,6 +51,11 @@ bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
 tap=$RESULTS/broken-$name.tap
 declare -A laneTap=()
 for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
+	if [ "$lane" = qemu ]; then
+		KIT_CONFIG=$cfg bash "$KIT_ROOT/kit/lane-qemu.sh" broken || true
+		laneTap[$lane]=$RESULTS/qemu-broken.tap
+		continue
+	fi
 	KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
 		bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
 	t=$RESULTS/vmx-$ctag-$(basename "$plan" .plan).tap
@@ -76,6 +82,14 @@ while read -r lane verdict tests; do
 	red)
 		for tst in $tests; do
 			case $tst in
+			kunit:*:*)	# A KUnit case: its suite's line names it.
+				suite=${tst#kunit:}; kcase=${suite#*:}; suite=${suite%%:*}
+				line=$(grep -E "^not ok [0-9]+ kunit:$suite( |$)" "$t" || true)
+				if [[ " ${line#*failed:} " == *" $kcase "* ]]; then
+					tap_add "$tap" pass "$name: $lane lane: $tst red" 0 "with the defect"
+				else
+					tap_add "$tap" fail "$name: $lane lane: $tst red" 0 "${line:-the suite passed, or did not run}"
+				fi ;;
 			*/*) tap_expect_red "$tap" "$name: $lane lane: $tst red" "$t" "$tst" "with the defect" ;;
 			*)	# A lane check (dmesg-clean, kit-end, ...): any failure.
 				line=$(grep -E "^not ok [0-9]+ $tst( |$)" "$t" || true)

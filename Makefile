@@ -22,23 +22,24 @@ RUN_PLAN ?= $(PLANS)/vmx-run.plan
 # (The 6.12 backport keeps its idt lane only.)
 ifeq ($(KIT_BASE),7.3)
 FRED_LANE := vmx-fred-patched-$(basename $(notdir $(CHECK_PLAN)))
+I386_LANE := vmx-patched-i386-vmx-i386
 BOCHS_RED := $(shell bash -c '. kit/lib.sh; [ "$$(vmx_host idt 2>/dev/null)" = bochs ] && echo bochs-red')
 endif
 CHECK_LANES := static kit qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
-	$(FRED_LANE) $(BOCHS_RED)
+	$(FRED_LANE) $(I386_LANE) $(BOCHS_RED)
 # The red lane (the fixes' tests fail without the fixes) where the base
 # lists such tests and the series has patches.
 RED := $(if $(and $(wildcard $(BASE_DIR)/tests/red-on-base.txt),$(wildcard $(BASE_DIR)/series/0001-*.patch)),red)
 CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-fred vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
+	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
 	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX host (idt lane)'
 	@echo '                 and run the series'"'"' KVM selftests ($(RUN_PLAN)); verdict table'
-	@echo 'make check       the test suite: static, kit, qemu (KUnit), vmx idt+fred, bochs-red, red; fails on any'
+	@echo 'make check       the test suite: static, kit, qemu (KUnit), vmx idt+fred+i386, bochs-red, red; fails on any'
 	@echo '                 failure or skipped required lane; ends with "N passed, N failed"'
 	@echo 'make tree        unpack the base (or use KERNEL_TREE=), apply series/ with git am'
 	@echo 'make export      series/ <- the tree'"'"'s commits since base (keeps the cover letter)'
@@ -51,6 +52,7 @@ help:
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
 	@echo 'make vmx         idt vmx lane on the patched kernel, PLAN=$(PLANS)/<name>.plan'
 	@echo 'make vmx-fred    the same on the fred lane (FRED host: wildcat_lake, or a real FRED CPU)'
+	@echo 'make vmx-i386    the i386 kernel with KVM on the idt lane, 32-bit KVM program (-base: plain 7.3)'
 	@echo 'make bochs       build the kit'"'"'s Bochs (kit/bochs/: pinned source, patches, configure line)'
 	@echo 'make bochs-red   the emulator tests (kit/emu/) on Bochs without the kit'"'"'s patches: must fail'
 	@echo 'make debug       a lockdep/entry/RCU debug kernel on both vmx lanes (debug-base: plain 7.3)'
@@ -108,6 +110,16 @@ vmx-fred: build
 vmx-base: build-base
 	@bash $(KIT)/lane-vmx.sh base $(PLAN)
 
+# The 32-bit lane: the i386 kernel (KVM_INTEL) on the idt lane, with the
+# kit's 32-bit KVM program (tests/plans/vmx-i386.plan); -base: plain 7.3.
+vmx-i386: tree
+	@bash $(KIT)/build.sh patched i386
+	@KIT_CONFIG=i386 bash $(KIT)/lane-vmx.sh patched $(PLANS)/vmx-i386.plan
+
+vmx-i386-base: tree
+	@bash $(KIT)/build.sh base i386
+	@KIT_CONFIG=i386 bash $(KIT)/lane-vmx.sh base $(PLANS)/vmx-i386.plan
+
 # The main job: the patched kernel on the Intel VMX lane with the IRQ/NMI
 # exit tests.  Prints the verdict table; exits non-zero on a failure.
 run: build
@@ -125,6 +137,7 @@ check: build
 	@bash $(KIT)/lane-qemu.sh patched || true
 	@bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true
 	@$(if $(FRED_LANE),KIT_VMX_LANE=fred bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true,true)
+	@$(if $(I386_LANE),$(MAKE) --no-print-directory vmx-i386 || true,true)
 	@$(if $(RED),bash $(KIT)/red.sh || true,true)
 	@$(if $(BOCHS_RED),bash $(KIT)/bochs-red.sh || true,true)
 	@REQUIRED_LANES="$(CHECK_LANES)" bash $(KIT)/summary.sh \

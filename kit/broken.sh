@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 name=${1:-fred-orig-ax}
-plan=${2:-$PLANS/vmx-check.plan}
+plan=${2:-}
 patch=$KIT_ROOT/tests/broken/$name.patch
 expect=$KIT_ROOT/tests/broken/$name.expect
 [ -f "$patch" ] && [ -f "$expect" ] ||
@@ -46,6 +46,13 @@ log "broken/$name: the tree's HEAD + tests/broken/$name.patch"
 # The kernel config: '#!config NAME' in the .expect file, else x86_64.
 cfg=$(sed -n 's/^#!config //p' "$expect" | head -n 1)
 cfg=${cfg:-x86_64}
+# The plan: the argument, else '#!plan NAME' (tests/plans/NAME.plan), else
+# the check plan.
+if [ -z "$plan" ]; then
+	plan=$(sed -n 's/^#!plan //p' "$expect" | head -n 1)
+	plan=$PLANS/${plan:-vmx-check}.plan
+fi
+[ -f "$plan" ] || die "no plan $plan"
 ctag=broken-tests-patched; [ "$cfg" = x86_64 ] || ctag+=-$cfg
 bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
 tap=$RESULTS/broken-$name.tap

@@ -8,6 +8,7 @@
 #
 # The binaries come from $BUILD/selftests-$KIT_VARIANT/ (KIT_VARIANT: base
 # or patched, default patched); build them first with kit/selftests.sh.
+# KIT_INITRAMFS_ARCH=i386: for an i386 kernel (Debian's i386 busybox).
 # OUT is rebuilt only when an input (busybox, init, plan, binaries, this
 # script) changed: their checksums are kept in OUT.inputs.
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,11 @@ bins=$BUILD/selftests-$variant
 
 ensure_pkgs "${PKGS_INITRAMFS[@]}"
 busybox=/bin/busybox
+# An i386 kernel cannot run the host's busybox: Debian's i386 build of
+# busybox-static, fetched with a private apt configuration.
+if [ "${KIT_INITRAMFS_ARCH:-x86_64}" = i386 ]; then
+	busybox=$(busybox_i386) || exit 1
+fi
 [ -x "$busybox" ] || die "no $busybox (busybox-static)"
 LC_ALL=C readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter' &&
 	die "$busybox is not static"
@@ -51,7 +57,9 @@ for i in "${inputs[@]}"; do
 	cp "${i#*=}" "$dst"
 done
 chmod 755 "$stage/init" "$stage/bin/busybox"
-for a in $("$busybox" --list); do
+# The applets: the host's busybox names them (the same Debian package; an
+# i386 one may not run on this host).
+for a in $(/bin/busybox --list); do
 	[ "$a" = busybox ] || ln -sf busybox "$stage/bin/$a"
 done
 ln -sf ../bin/busybox "$stage/sbin/init"

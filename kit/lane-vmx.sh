@@ -160,8 +160,9 @@ times=$RESULTS/$name.times   # host seconds at which marker lines appeared
 if [ -z "${KIT_VMX_PARSE_ONLY:-}" ]; then
 # What the lane boots: the plan's selftests in an initramfs.
 "$KIT_ROOT/kit/selftests.sh" "$stv" "$plan"
-initrd=$BUILD/initramfs/$tag-$pname.cpio.lz4
-KIT_VARIANT=$stv "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
+initrd=$BUILD/initramfs/$ctag-$pname.cpio.lz4
+iarch=x86_64; [ "$cfg" = i386 ] && iarch=i386
+KIT_VARIANT=$stv KIT_INITRAMFS_ARCH=$iarch "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
 
 # --- Bochs: the emulator, and the boot disk: MBR (syslinux), one FAT16
 # partition at sector 63 with syslinux, the kernel, the initramfs.

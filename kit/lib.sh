@@ -122,10 +122,10 @@ plan_tests() { sed -e 's/#.*//' "$@" | awk 'NF { print $1 }'; }
 # (x86/name -> SRC/tools/testing/selftests/kvm/x86/name.c), or a kit
 # program built against the selftests' library (bench/name ->
 # kit/bench/name.c, emu/name -> kit/emu/name.c, uspace/name ->
-# kit/uspace/name.c, see kit/progs.mk).
+# kit/uspace/name.c, i386/name -> kit/i386/name.c, see kit/progs.mk).
 plan_test_source() {
 	case $2 in
-	bench/* | emu/* | uspace/*) echo "$KIT_ROOT/kit/$2.c" ;;
+	bench/* | emu/* | uspace/* | i386/*) echo "$KIT_ROOT/kit/$2.c" ;;
 	*) echo "$1/tools/testing/selftests/kvm/$2.c" ;;
 	esac
 }
@@ -277,4 +277,36 @@ vmx_host() {
 		fi ;;
 	*) die "KIT_VMX_HOST=$h: auto, bochs, bochs-fred, bochs-2.7 or qemu-kvm" ;;
 	esac
+}
+
+# Debian's i386 busybox-static (for the initramfs of an i386 kernel),
+# fetched once with a private apt configuration under $BUILD/apt-i386 (the
+# system's apt sources and state are not touched).  Prints its path.
+BUSYBOX_I386_SOURCE=${BUSYBOX_I386_SOURCE:-"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main"}
+busybox_i386() {
+	local apt=$BUILD/apt-i386 dir=$BUILD/busybox-i386 deb
+	if [ -x "$dir/bin/busybox" ]; then
+		echo "$dir/bin/busybox"
+		return 0
+	fi
+	ensure_pkgs apt dpkg debian-archive-keyring
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/dl"
+	echo "$BUSYBOX_I386_SOURCE" >"$apt/sources.list"
+	local opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		    -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache"
+		    -o Dir::State::status=/dev/null -o APT::Architecture=i386
+		    -o APT::Architectures::=i386)
+	log "fetching busybox-static:i386 (private apt config in ${apt#"$KIT_ROOT"/})" >&2
+	apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 ||
+		{ cat "$apt/update.log" >&2; die "apt-get update for i386 ('$BUSYBOX_I386_SOURCE') failed"; }
+	rm -f "$apt/dl"/*.deb
+	(cd "$apt/dl" && apt-get "${opts[@]}" download busybox-static:i386) >"$apt/download.log" 2>&1 ||
+		{ cat "$apt/download.log" >&2; die "apt-get download busybox-static:i386 failed"; }
+	deb=$(ls "$apt/dl"/busybox-static_*_i386.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || die "no busybox-static i386 package in $apt/dl"
+	rm -rf "$dir.new" && mkdir -p "$dir.new"
+	dpkg -x "$deb" "$dir.new"
+	[ -x "$dir.new/bin/busybox" ] || die "$deb has no bin/busybox"
+	rm -rf "$dir" && mv "$dir.new" "$dir"
+	echo "$dir/bin/busybox"
 }

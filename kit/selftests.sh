@@ -34,6 +34,8 @@ if (( ${#tests[@]} == 0 )); then
 fi
 
 ensure_pkgs "${PKGS_BUILD[@]}"
+# 32-bit programs (kit/i386/) need the i386 C library.
+printf '%s\n' "${tests[@]}" | grep -q '^i386/' && ensure_pkgs gcc-multilib
 mkdir -p "$out/hdr-obj" "$out/usr/include"
 
 MAKE=(nice -n 10 make -j"$(nproc)")

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kit/i386/kvm_irq_exits: does a 32-bit KVM host handle the interrupts
+ * that exit its guests?
+ *
+ * The KVM selftests build for x86_64 only, so this is a plain 32-bit
+ * program on the KVM API: one vCPU in real mode spinning on "jmp ." with
+ * IF=1 for RUN_S seconds of host time (a SIGALRM ends KVM_RUN with EINTR).
+ * Every host interrupt that arrives meanwhile exits the guest; VMX has
+ * acknowledged it, and the host must run its handler: on 32-bit that is
+ * what x86_entry_from_kvm() hands to the IDT gate (7.3) or to
+ * external_interrupt() (the series).
+ *
+ * Asserted, from the vCPU's binary stats and /proc/interrupts:
+ *  - irq_exits >= MIN_EXITS: the host took interrupt exits;
+ *  - this CPU's local timer count ("LOC") grew by >= MIN_EXITS while the
+ *    guest ran: the timer interrupts those exits acknowledged were
+ *    handled (an exit whose interrupt is dropped leaves the APIC's
+ *    in-service bit set and the count still);
+ *  - the guest never left for another reason.
+ * The vCPU thread is pinned to one CPU so the counts are that CPU's.
+ * Prints one "kit: ..." line per figure; exit 0 = pass, 1 = fail (with
+ * the values), 4 = skip (no /dev/kvm).  Changes no host setting.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#define RUN_S		2
+/* HZ=100 gives 200 ticks in RUN_S; ask for a fraction. */
+#define MIN_EXITS	20
+#define MEM_SIZE	0x10000
+#define CODE_GPA	0x1000
+
+#define KSFT_SKIP	4
+
+static void fail(const char *what, long long got, long long want)
+{
+	printf("kit: FAIL: %s: %lld (want %lld)\n", what, got, want);
+	exit(1);
+}
+
+static void die(const char *what)
+{
+	printf("kit: FAIL: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int xioctl(int fd, unsigned long req, void *arg, const char *name)
+{
+	int r = ioctl(fd, req, arg);
+
+	if (r < 0)
+		die(name);
+	return r;
+}
+
+/* This CPU's column of the "LOC:" line of /proc/interrupts. */
+static long long local_timer_count(int cpu)
+{
+	char line[4096];
+	long long v = -1;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		die("/proc/interrupts");
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		int i;
+
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "LOC:", 4))
+			continue;
+		p += 4;
+		for (i = 0; i <= cpu; i++) {
+			v = strtoll(p, &end, 10);
+			if (end == p)
+				fail("LOC: column missing for CPU", cpu, cpu);
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	if (v < 0)
+		fail("no LOC: line in /proc/interrupts", v, 0);
+	return v;
+}
+
+/* A u64 statistic of the vCPU, by name, from its KVM_GET_STATS_FD file. */
+static unsigned long long vcpu_stat(int vcpu, const char *name)
+{
+	struct kvm_stats_header h;
+	unsigned long long v;
+	size_t dsz;
+	char *descs;
+	int fd, i;
+
+	fd = ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		die("KVM_GET_STATS_FD");
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h))
+		die("stats header");
+	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	descs = calloc(h.num_desc, dsz);
+	if (!descs || pread(fd, descs, h.num_desc * dsz, h.desc_offset) !=
+		      (ssize_t)(h.num_desc * dsz))
+		die("stats descriptors");
+	for (i = 0; i < (int)h.num_desc; i++) {
+		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
+
+		if (strcmp(d->name, name))
+			continue;
+		if (pread(fd, &v, sizeof(v), h.data_offset + d->offset) != sizeof(v))
+			die("stats data");
+		free(descs);
+		close(fd);
+		return v;
+	}
+	printf("kit: FAIL: no vCPU statistic %s\n", name);
+	exit(1);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+int main(void)
+{
+	static const unsigned char spin[] = { 0xeb, 0xfe };	/* jmp . */
+	struct itimerval it = { .it_value = { .tv_sec = RUN_S } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct kvm_userspace_memory_region mem;
+	unsigned long long exits0, exits1;
+	long long loc0, loc1;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	int kvm, vm, vcpu, cpu, mmap_size, runs = 0;
+	unsigned char *ram;
+	cpu_set_t set;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		printf("kit: SKIP: /dev/kvm: %s\n", strerror(errno));
+		return KSFT_SKIP;
+	}
+	/* Stay on one CPU: the exits and the timer counts are that CPU's. */
+	cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+
+	vm = xioctl(kvm, KVM_CREATE_VM, 0, "KVM_CREATE_VM");
+	ram = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ram == MAP_FAILED)
+		die("mmap guest memory");
+	memcpy(ram + CODE_GPA, spin, sizeof(spin));
+	mem = (struct kvm_userspace_memory_region) {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
+		.userspace_addr = (unsigned long)ram,
+	};
+	xioctl(vm, KVM_SET_USER_MEMORY_REGION, &mem, "KVM_SET_USER_MEMORY_REGION");
+	vcpu = xioctl(vm, KVM_CREATE_VCPU, 0, "KVM_CREATE_VCPU");
+	mmap_size = xioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE");
+	run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		die("mmap kvm_run");
+
+	xioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	xioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = CODE_GPA;
+	regs.rflags = 0x202;	/* IF=1 */
+	xioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+
+	if (sigaction(SIGALRM, &sa, NULL))
+		die("sigaction");
+	exits0 = vcpu_stat(vcpu, "irq_exits");
+	loc0 = local_timer_count(cpu);
+	if (setitimer(ITIMER_REAL, &it, NULL))
+		die("setitimer");
+	for (;;) {
+		runs++;
+		if (ioctl(vcpu, KVM_RUN, NULL) == 0) {
+			/* Only a signal may end the run. */
+			fail("guest exit to user space, reason", run->exit_reason,
+			     KVM_EXIT_INTR);
+		}
+		if (errno == EINTR)
+			break;
+		die("KVM_RUN");
+	}
+	loc1 = local_timer_count(cpu);
+	exits1 = vcpu_stat(vcpu, "irq_exits");
+
+	printf("kit: cpu %d: %d KVM_RUN, irq_exits +%llu, LOC +%lld in %d s\n",
+	       cpu, runs, exits1 - exits0, loc1 - loc0, RUN_S);
+	if (exits1 - exits0 < MIN_EXITS)
+		fail("irq_exits while the guest ran", exits1 - exits0, MIN_EXITS);
+	if (loc1 - loc0 < MIN_EXITS)
+		fail("local timer interrupts handled while the guest ran",
+		     loc1 - loc0, MIN_EXITS);
+	printf("kit: PASS\n");
+	return 0;
+}

@@ -107,7 +107,30 @@ while read -r lane verdict tests; do
 				fi ;;
 			esac
 		done ;;
-	*) die "tests/broken/$name.expect: '$verdict' (green or red)" ;;
+	unwinds)
+		# The probe's stack trace (KIT-PROBE .. KIT-PROBE-END on the
+		# console) reaches each FUNC, with no unreliable ('? ') entry.
+		trace=$(sed -n '/KIT-PROBE vector/,/KIT-PROBE-END/p' "${t%.tap}.log" | tr -d '\r')
+		if [ -z "$trace" ] || ! grep -q 'Call Trace' <<<"$trace"; then
+			tap_add "$tap" fail "$name: $lane lane: a probe trace" 0 "no KIT-PROBE stack trace on the console"
+			continue
+		fi
+		echo "# $lane lane: the probe's trace:" >>"$tap"
+		sed 's/^/#   /' <<<"$trace" >>"$tap"
+		unrel=$(grep -E '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$trace" | head -n 3 | tr -s ' ' | tr '\n' ';' || true)
+		for f in $tests; do
+			if grep -qE "(^|[[:space:]])$f\+0x" <<<"$trace"; then
+				tap_add "$tap" pass "$name: $lane lane: the trace reaches $f" 0
+			else
+				tap_add "$tap" fail "$name: $lane lane: the trace reaches $f" 0 "not in the trace"
+			fi
+		done
+		if [ -z "$unrel" ]; then
+			tap_add "$tap" pass "$name: $lane lane: no unreliable entry" 0
+		else
+			tap_add "$tap" fail "$name: $lane lane: no unreliable entry" 0 "$unrel"
+		fi ;;
+	*) die "tests/broken/$name.expect: '$verdict' (green, red or unwinds)" ;;
 	esac
 done <"$expect"
 tap_finish "$tap" "broken/$name"

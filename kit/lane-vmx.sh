@@ -416,7 +416,20 @@ for e in "${entries[@]}"; do
 	we=$(awk -v m="KIT-TEST-END $t " -v n="$n" 'index($0, m) && ++c == n { print $1; exit }' "$times")
 	secs=$(( ${we:-$wall} - ${ws:-$wall} ))
 	if [ -z "$endl" ]; then
-		tap_add "$tap" fail "$tname" "$secs" "no result (hang/crash?)"
+		# No END line.  If the test printed its own failure first (a
+		# defect that kills the host after the test saw it), that is
+		# the verdict; else the run hung or crashed.
+		out=$(awk -v s="KIT-TEST-START $t" -v n="$n" '
+			index($0, s) && ++c == n { on = 1; next }
+			on && /^KIT-TEST-START / { exit }
+			on { print }' "$logf")
+		last=$(grep -a -m1 -E 'kit: FAIL:|Test Assertion Failure' -A1 <<<"$out" |
+			grep -a -v 'Test Assertion Failure' | head -n 1 | sed 's/^ *//' || true)
+		if [ -n "$last" ]; then
+			tap_add "$tap" fail "$tname" "$secs" "assertion: $(cut -c1-90 <<<"$last"); then no KIT-TEST-END (host hung or crashed)"
+		else
+			tap_add "$tap" fail "$tname" "$secs" "no result (hang/crash?)"
+		fi
 		continue
 	fi
 	trc=$(sed -E 's/.* rc=([0-9]+).*/\1/' <<<"$endl")

@@ -27,7 +27,8 @@ git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 head=$(git -C "$TREE" rev-parse HEAD)
 want="$head $(sha256sum <"$patch" | cut -d' ' -f1)"
 stamp=$BUILD/broken/kit-stamp
-if [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+if [ -z "${KIT_BROKEN_PARSE_ONLY:-}" ] &&
+   { [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
 	rm -f "$stamp"
 	mkdir -p "$BUILD/broken"
 	if [ -f "$BROKEN_SRC/Makefile" ]; then
@@ -54,16 +55,18 @@ if [ -z "$plan" ]; then
 fi
 [ -f "$plan" ] || die "no plan $plan"
 ctag=broken-tests-patched; [ "$cfg" = x86_64 ] || ctag+=-$cfg
-bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
+# KIT_BROKEN_PARSE_ONLY=1: judge the last run's lane results again.
+parse_only=${KIT_BROKEN_PARSE_ONLY:-}
+[ -n "$parse_only" ] || bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
 tap=$RESULTS/broken-$name.tap
 declare -A laneTap=()
 for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
 	if [ "$lane" = qemu ]; then
-		KIT_CONFIG=$cfg bash "$KIT_ROOT/kit/lane-qemu.sh" broken || true
+		[ -n "$parse_only" ] || KIT_CONFIG=$cfg bash "$KIT_ROOT/kit/lane-qemu.sh" broken || true
 		laneTap[$lane]=$RESULTS/qemu-broken.tap
 		continue
 	fi
-	KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
+	[ -n "$parse_only" ] || KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
 		bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
 	t=$RESULTS/vmx-$ctag-$(basename "$plan" .plan).tap
 	[ "$lane" = idt ] || t=$RESULTS/vmx-$lane-$ctag-$(basename "$plan" .plan).tap
@@ -117,18 +120,32 @@ while read -r lane verdict tests; do
 		fi
 		echo "# $lane lane: the probe's trace:" >>"$tap"
 		sed 's/^/#   /' <<<"$trace" >>"$tap"
-		unrel=$(grep -E '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$trace" | head -n 3 | tr -s ' ' | tr '\n' ';' || true)
+		# Each FUNC as a reliable entry (no '?').  '?' entries above the
+		# last FUNC are a break in the chain, except the frame
+		# builder's own regs->ip, which the register dump above it
+		# already printed and the 32-bit FIXUP_FRAME gap repeats; the
+		# stale words the 32-bit unwinder prints below are not counted.
+		regips=$(grep -oE '(EIP|RIP): ([0-9a-f]{4}:)?[A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+' <<<"$trace" |
+			sed -E 's/^(EIP|RIP): ([0-9a-f]{4}:)?//' | sort -u || true)
+		lastf=${tests##* }
+		above=$(awk -v f="$lastf" '$0 ~ "(^|[[:space:]])" f "\\+0x" && $0 !~ /\? / { exit } { print }' <<<"$trace")
+		unrel=""
+		while read -r q sym; do
+			[ "$q" = "?" ] || continue
+			grep -qxF "$sym" <<<"$regips" || unrel+="? $sym; "
+		done < <(grep -E '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$above" | sed -E 's/^.*\? /? /')
+		stale=$(( $(grep -cE '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$trace" || true) ))
 		for f in $tests; do
-			if grep -qE "(^|[[:space:]])$f\+0x" <<<"$trace"; then
+			if grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -qvE '\? '; then
 				tap_add "$tap" pass "$name: $lane lane: the trace reaches $f" 0
 			else
-				tap_add "$tap" fail "$name: $lane lane: the trace reaches $f" 0 "not in the trace"
+				tap_add "$tap" fail "$name: $lane lane: the trace reaches $f" 0 "not in the trace as a reliable entry"
 			fi
 		done
 		if [ -z "$unrel" ]; then
-			tap_add "$tap" pass "$name: $lane lane: no unreliable entry" 0
+			tap_add "$tap" pass "$name: $lane lane: no unreliable entry up to $lastf" 0 "$stale '?' line(s) in all"
 		else
-			tap_add "$tap" fail "$name: $lane lane: no unreliable entry" 0 "$unrel"
+			tap_add "$tap" fail "$name: $lane lane: no unreliable entry up to $lastf" 0 "$unrel"
 		fi ;;
 	*) die "tests/broken/$name.expect: '$verdict' (green, red or unwinds)" ;;
 	esac

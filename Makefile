@@ -22,7 +22,7 @@ RUN_PLAN ?= $(PLANS)/vmx-run.plan
 # (The 6.12 backport keeps its idt lane only.)
 ifeq ($(KIT_BASE),7.3)
 FRED_LANE := vmx-fred-patched-$(basename $(notdir $(CHECK_PLAN)))
-I386_LANE := vmx-patched-i386-vmx-i386
+I386_LANE := qemu-patched-i386 vmx-patched-i386-vmx-i386
 BOCHS_RED := $(shell bash -c '. kit/lib.sh; [ "$$(vmx_host idt 2>/dev/null)" = bochs ] && echo bochs-red')
 endif
 CHECK_LANES := static kit qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
@@ -110,14 +110,17 @@ vmx-fred: build
 vmx-base: build-base
 	@bash $(KIT)/lane-vmx.sh base $(PLAN)
 
-# The 32-bit lane: the i386 kernel (KVM_INTEL) on the idt lane, with the
-# kit's 32-bit KVM program (tests/plans/vmx-i386.plan); -base: plain 7.3.
+# The 32-bit lanes: the i386 kernel (KVM_INTEL) with its KUnit suites on
+# QEMU, and on the idt lane with the kit's 32-bit KVM program
+# (tests/plans/vmx-i386.plan); -base: plain 7.3.
 vmx-i386: tree
 	@bash $(KIT)/build.sh patched i386
+	@KIT_CONFIG=i386 bash $(KIT)/lane-qemu.sh patched || true
 	@KIT_CONFIG=i386 bash $(KIT)/lane-vmx.sh patched $(PLANS)/vmx-i386.plan
 
 vmx-i386-base: tree
 	@bash $(KIT)/build.sh base i386
+	@KIT_CONFIG=i386 bash $(KIT)/lane-qemu.sh base || true
 	@KIT_CONFIG=i386 bash $(KIT)/lane-vmx.sh base $(PLANS)/vmx-i386.plan
 
 # The main job: the patched kernel on the Intel VMX lane with the IRQ/NMI

@@ -64,6 +64,7 @@ for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
 	if [ "$lane" = qemu ]; then
 		[ -n "$parse_only" ] || KIT_CONFIG=$cfg bash "$KIT_ROOT/kit/lane-qemu.sh" broken || true
 		laneTap[$lane]=$RESULTS/qemu-broken.tap
+		[ "$cfg" = x86_64 ] || laneTap[$lane]=$RESULTS/qemu-broken-$cfg.tap
 		continue
 	fi
 	[ -n "$parse_only" ] || KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \

@@ -11,7 +11,7 @@
 #   boot           /init started (KIT-BEGIN)
 #   kit-end        /init finished (KIT-END: no hang, no crash)
 #   dmesg-clean    no WARNING/BUG/Oops/lockdep/KASAN/panic on the console
-# Output: $RESULTS/qemu-VARIANT.tap and .log (the console).  Exit 0 iff
+# Output: $RESULTS/qemu-VARIANT[-CONFIG].tap and .log (the console).  Exit 0 iff
 # the TAP has no 'not ok'.
 #
 # Env knobs:
@@ -31,10 +31,14 @@ kernel=$obj/arch/x86/boot/bzImage
 ensure_pkgs "${PKGS_QEMU[@]}" "${PKGS_INITRAMFS[@]}"
 
 plan=$PLANS/kunit.plan
-initrd=$BUILD/initramfs/kunit-$variant.cpio.lz4
-KIT_VARIANT=$variant "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
+# The config joins the names when it is not the default one; an i386
+# kernel gets an i386 user space.
+ctag=$variant; [ "$cfg" = x86_64 ] || ctag=$variant-$cfg
+iarch=x86_64; [ "$cfg" = i386 ] && iarch=i386
+initrd=$BUILD/initramfs/kunit-$ctag.cpio.lz4
+KIT_VARIANT=$variant KIT_INITRAMFS_ARCH=$iarch "$KIT_ROOT/kit/initramfs.sh" "$initrd" "$plan"
 
-name=qemu-$variant
+name=qemu-$ctag
 tap=$RESULTS/$name.tap
 logf=$RESULTS/$name.log
 mkdir -p "$RESULTS"

@@ -30,6 +30,7 @@ while read -r lane t args; do
 		# rates, which move the interrupts elsewhere in the boot.
 		for ips in ${KIT_BOCHS_RED_IPS:-50000000 40000000 60000000}; do
 			KIT_BOCHS_IPS=$ips KIT_VMX_TIMEOUT=${KIT_VMX_TIMEOUT:-180} \
+			KIT_VMX_BOOT_TIMEOUT=${KIT_VMX_BOOT_TIMEOUT:-60} \
 			KIT_VMX_HOST=bochs KIT_VMX_LANE=$lane KIT_BOCHS_FLAVOUR=unpatched KIT_KERNEL_EXTRA="$args" \
 				bash "$KIT_ROOT/kit/lane-vmx.sh" patched "$plan" || true
 			grep -q '^ok [0-9]* boot' "$vtap" 2>/dev/null && break

@@ -51,6 +51,8 @@
 #   KIT_VMX_TIMEOUT    host-side limit, seconds (default from the plan size)
 #   KIT_KERNEL_EXTRA   appended to the kernel command line
 #   KIT_CONFIG         kernel config name (x86_64)
+#   KIT_VMX_BOOT_TIMEOUT  stop the run if /init has not started after this
+#                      many host seconds (default: only the run's limit)
 #   KIT_VMX_PARSE_ONLY=1  do not run: judge the last run's log again
 #   KIT_SELFTESTS_FROM=patched|base  take the selftests from that tree instead
 #                      (e.g. the series' own tests on the baseline kernel)
@@ -311,6 +313,11 @@ while kill -0 "$host_pid" 2>/dev/null; do
 	fi
 	if [ -n "$end_at" ] && (( now - end_at > 60 )); then
 		warn "vmx: no power-off 60 s after KIT-END: stopping Bochs"; kill "$host_pid"; break
+	fi
+	# KIT_VMX_BOOT_TIMEOUT: stop a run whose /init has not started by then.
+	if [ -n "${KIT_VMX_BOOT_TIMEOUT:-}" ] && (( now > KIT_VMX_BOOT_TIMEOUT )) &&
+	   ! grep -q 'KIT-BEGIN' "$times"; then
+		warn "vmx: no KIT-BEGIN after ${now}s: stopping Bochs"; kill "$host_pid"; break
 	fi
 	# Progress, once a minute.
 	(( now % 60 == 0 )) && log "  ... vmx-$lane/$variant: ${now}s, last: $(tail -n 1 "$times" | cut -d' ' -f2- | cut -c1-80)"

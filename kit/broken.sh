@@ -111,6 +111,23 @@ while read -r lane verdict tests; do
 				fi ;;
 			esac
 		done ;;
+	breaks)
+		# The negative of 'unwinds': the probe's trace must NOT reach
+		# each FUNC as a reliable entry (shows that 'unwinds' can fail).
+		trace=$(sed -n '/KIT-PROBE vector/,/KIT-PROBE-END/p' "${t%.tap}.log" | tr -d '\r')
+		if [ -z "$trace" ] || ! grep -q 'Call Trace' <<<"$trace"; then
+			tap_add "$tap" fail "$name: $lane lane: a probe trace" 0 "no KIT-PROBE stack trace on the console"
+			continue
+		fi
+		echo "# $lane lane: the probe's trace:" >>"$tap"
+		sed 's/^/#   /' <<<"$trace" >>"$tap"
+		for f in $tests; do
+			if grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -qvE '\? '; then
+				tap_add "$tap" fail "$name: $lane lane: the trace does not reach $f" 0 "it does"
+			else
+				tap_add "$tap" pass "$name: $lane lane: the trace does not reach $f" 0
+			fi
+		done ;;
 	unwinds)
 		# The probe's stack trace (KIT-PROBE .. KIT-PROBE-END on the
 		# console) reaches each FUNC, with no unreliable ('? ') entry.
@@ -148,7 +165,7 @@ while read -r lane verdict tests; do
 		else
 			tap_add "$tap" fail "$name: $lane lane: no unreliable entry up to $lastf" 0 "$unrel"
 		fi ;;
-	*) die "tests/broken/$name.expect: '$verdict' (green, red or unwinds)" ;;
+	*) die "tests/broken/$name.expect: '$verdict' (green, red, unwinds or breaks)" ;;
 	esac
 done <"$expect"
 tap_finish "$tap" "broken/$name"

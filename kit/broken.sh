@@ -111,9 +111,11 @@ while read -r lane verdict tests; do
 				fi ;;
 			esac
 		done ;;
-	breaks)
-		# The negative of 'unwinds': the probe's trace must NOT reach
-		# each FUNC as a reliable entry (shows that 'unwinds' can fail).
+	breaks | unwinds)
+		# The probe's stack trace (KIT-PROBE .. KIT-PROBE-END on the
+		# console): 'unwinds' asks that it reach each FUNC as a reliable
+		# entry, with no unreliable ('? ') entry on the way; 'breaks' is
+		# the negative (shows that 'unwinds' can fail).
 		trace=$(sed -n '/KIT-PROBE vector/,/KIT-PROBE-END/p' "${t%.tap}.log" | tr -d '\r')
 		if [ -z "$trace" ] || ! grep -q 'Call Trace' <<<"$trace"; then
 			tap_add "$tap" fail "$name: $lane lane: a probe trace" 0 "no KIT-PROBE stack trace on the console"
@@ -122,23 +124,17 @@ while read -r lane verdict tests; do
 		echo "# $lane lane: the probe's trace:" >>"$tap"
 		sed 's/^/#   /' <<<"$trace" >>"$tap"
 		for f in $tests; do
-			if grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -qvE '\? '; then
-				tap_add "$tap" fail "$name: $lane lane: the trace does not reach $f" 0 "it does"
-			else
-				tap_add "$tap" pass "$name: $lane lane: the trace does not reach $f" 0
-			fi
-		done ;;
-	unwinds)
-		# The probe's stack trace (KIT-PROBE .. KIT-PROBE-END on the
-		# console) reaches each FUNC, with no unreliable ('? ') entry.
-		trace=$(sed -n '/KIT-PROBE vector/,/KIT-PROBE-END/p' "${t%.tap}.log" | tr -d '\r')
-		if [ -z "$trace" ] || ! grep -q 'Call Trace' <<<"$trace"; then
-			tap_add "$tap" fail "$name: $lane lane: a probe trace" 0 "no KIT-PROBE stack trace on the console"
-			continue
-		fi
-		echo "# $lane lane: the probe's trace:" >>"$tap"
-		sed 's/^/#   /' <<<"$trace" >>"$tap"
-		# Each FUNC as a reliable entry (no '?').  '?' entries above the
+			reached=0
+			grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -qvE '\? ' && reached=1
+			case $verdict$reached in
+			unwinds1) tap_add "$tap" pass "$name: $lane lane: the trace reaches $f" 0 ;;
+			unwinds0) tap_add "$tap" fail "$name: $lane lane: the trace reaches $f" 0 "not in the trace as a reliable entry" ;;
+			breaks1) tap_add "$tap" fail "$name: $lane lane: the trace does not reach $f" 0 "it does" ;;
+			breaks0) tap_add "$tap" pass "$name: $lane lane: the trace does not reach $f" 0 ;;
+			esac
+		done
+		[ "$verdict" = unwinds ] || continue
+		# 'unwinds' also: '?' entries above the
 		# last FUNC are a break in the chain, except the frame
 		# builder's own regs->ip, which the register dump above it
 		# already printed and the 32-bit FIXUP_FRAME gap repeats; the
@@ -153,13 +149,6 @@ while read -r lane verdict tests; do
 			grep -qxF "$sym" <<<"$regips" || unrel+="? $sym; "
 		done < <(grep -E '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$above" | sed -E 's/^.*\? /? /')
 		stale=$(( $(grep -cE '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$trace" || true) ))
-		for f in $tests; do
-			if grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -qvE '\? '; then
-				tap_add "$tap" pass "$name: $lane lane: the trace reaches $f" 0
-			else
-				tap_add "$tap" fail "$name: $lane lane: the trace reaches $f" 0 "not in the trace as a reliable entry"
-			fi
-		done
 		if [ -z "$unrel" ]; then
 			tap_add "$tap" pass "$name: $lane lane: no unreliable entry up to $lastf" 0 "$stale '?' line(s) in all"
 		else

@@ -157,9 +157,11 @@ red: tree
 
 # A purpose-made defect (tests/broken/NAME.patch on the patched tree, default
 # fred-orig-ax) and the lanes that must catch it (tests/broken/NAME.expect).
+# The vmx lanes' plan: BROKEN_PLAN=path, else the .expect's '#!plan', else
+# the check plan.
 BROKEN ?= fred-orig-ax
 broken: build
-	@bash $(KIT)/broken.sh $(BROKEN) $(CHECK_PLAN)
+	@bash $(KIT)/broken.sh $(BROKEN) $(BROKEN_PLAN)
 
 # A debug kernel (configs/debug.config: lockdep, entry, atomic sleep, RCU,
 # debug objects) on both vmx lanes; 'make debug-base' for plain 7.3.

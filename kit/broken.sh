@@ -33,6 +33,8 @@ if [ -z "${KIT_BROKEN_PARSE_ONLY:-}" ] &&
 	mkdir -p "$BUILD/broken"
 	if [ -f "$BROKEN_SRC/Makefile" ]; then
 		git -C "$BROKEN_SRC" checkout -q -f --detach "$head"
+		# Files the previous defect added (the objects are outside).
+		git -C "$BROKEN_SRC" clean -q -f -d
 	else
 		rm -rf "$BROKEN_SRC"
 		git -C "$TREE" worktree prune
@@ -85,6 +87,14 @@ while read -r lane verdict tests; do
 	case $verdict in
 	green)
 		bad=$(grep '^not ok ' "$t" | head -n 1 || true)
+		# On a vmx lane every test of the plan must have run and passed:
+		# a skipped or missing test does not make a lane green.
+		if [ -z "$bad" ] && [ "$lane" != qemu ]; then
+			for pt in $(awk '!/^#/ && NF { print $1 }' "$plan"); do
+				grep -qE "^ok [0-9]+ $pt( |$)" "$t" && ! grep -qE "^ok [0-9]+ $pt # SKIP" "$t" ||
+					{ bad="$pt: did not run, or skipped"; break; }
+			done
+		fi
 		if [ -z "$bad" ]; then
 			tap_add "$tap" pass "$name: $lane lane stays green" 0 "$(grep -c '^ok ' "$t") ok"
 		else

@@ -125,7 +125,7 @@ plan_tests() { sed -e 's/#.*//' "$@" | awk 'NF { print $1 }'; }
 # kit/uspace/name.c, i386/name -> kit/i386/name.c, see kit/progs.mk).
 plan_test_source() {
 	case $2 in
-	bench/* | emu/* | uspace/* | i386/*) echo "$KIT_ROOT/kit/$2.c" ;;
+	bench/* | emu/* | uspace/* | probe/* | i386/*) echo "$KIT_ROOT/kit/$2.c" ;;
 	*) echo "$1/tools/testing/selftests/kvm/$2.c" ;;
 	esac
 }

@@ -64,7 +64,8 @@ help:
 	@echo 'make vmx-lanes   the same selftests on the idt and the fred lane (results/lanes.md, ~5 min)'
 	@echo 'make bench       host cost of IRQ/NMI VM exits, baseline vs patched in one run (bench/results.md)'
 	@echo 'make summary     the verdict table of the last results'
-	@echo 'make mail        build/mail/: the series with To/Cc (get_maintainer.pl), send-email --dry-run'
+	@echo 'make mail        build/mail/: the series from your git identity, To/Cc (get_maintainer.pl),'
+	@echo '                 send-email --dry-run; MAIL_SEND=1 sends (asks before each mail)'
 	@echo 'make clean       remove results and build output (keeps the trees and ccache)'
 	@echo 'make distclean   remove build/ entirely'
 	@echo 'make backport-X  target X on the 6.12.y backport (backport/6.12/), e.g. backport-check'
@@ -211,7 +212,10 @@ bench: build build-base
 	@bash $(KIT)/bench.sh
 
 # The series as mails with To/Cc from get_maintainer.pl, checked with
-# git send-email --dry-run (nothing is sent).
+# git send-email --dry-run.  From: and Signed-off-by: are the sender's:
+# git config user.name/user.email (or MAIL_FROM="Name <addr>"); a placeholder
+# identity (the kit's "Kit Developer", example.org, ...) is refused.
+# Nothing is sent unless MAIL_SEND=1 (git send-email --confirm=always).
 mail: tree
 	@bash $(KIT)/mail.sh
 

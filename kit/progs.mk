@@ -18,12 +18,12 @@ $(OUTPUT)/uspace/%: $(KIT_PROGS_SRC)/uspace/%.c $(LIBKVM_OBJS)
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@
 
 # kit/probe/<name>.c: tests that need a probe kernel (tests/broken/*-probe*).
-$(OUTPUT)/probe/%: $(KIT_PROGS_SRC)/probe/%.c $(LIBKVM_OBJS)
+$(OUTPUT)/probe/%: $(KIT_PROGS_SRC)/probe/%.c $(wildcard $(KIT_PROGS_SRC)/probe/*.h) $(LIBKVM_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@
 
 # kit/i386/<name>.c: 32-bit programs for an i386 host kernel (the KVM
 # selftests' library is x86_64 only): plain C on the UAPI headers, static.
-$(OUTPUT)/i386/%: $(KIT_PROGS_SRC)/i386/%.c
+$(OUTPUT)/i386/%: $(KIT_PROGS_SRC)/i386/%.c $(wildcard $(KIT_PROGS_SRC)/i386/*.h $(KIT_PROGS_SRC)/probe/*.h)
 	@mkdir -p $(@D)
 	$(CC) -m32 -static -O2 -Wall -Wextra $(KHDR_INCLUDES) $< -o $@

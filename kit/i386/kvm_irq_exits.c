@@ -25,19 +25,11 @@
  * Prints one "kit: ..." line per figure; exit 0 = pass, 1 = fail (with
  * the values), 4 = skip (no /dev/kvm).  Changes no host setting.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
+#include "kvm32.h"
+
 #include <sched.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
-#include <linux/kvm.h>
 
 #define RUN_S		2
 /* HZ=100 gives 200 ticks in RUN_S; ask for a fraction. */
@@ -46,32 +38,6 @@
 #define GUEST_LOOP	5000000
 #define MAX_ROUNDS	100000
 #define EXIT_PORT	0x10
-#define MEM_SIZE	0x10000
-#define CODE_GPA	0x1000
-
-#define KSFT_SKIP	4
-
-static void fail(const char *what, long long got, long long want)
-{
-	printf("kit: FAIL: %s: %lld (want %lld)\n", what, got, want);
-	exit(1);
-}
-
-static void die(const char *what)
-{
-	printf("kit: FAIL: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int xioctl(int fd, unsigned long req, void *arg, const char *name)
-{
-	int r = ioctl(fd, req, arg);
-
-	if (r < 0)
-		die(name);
-	return r;
-}
-
 /* This CPU's column of the "LOC:" line of /proc/interrupts. */
 static long long local_timer_count(int cpu)
 {
@@ -163,22 +129,15 @@ int main(void)
 		0xe6, EXIT_PORT,
 		0xeb, 0xf2,
 	};
-	struct kvm_userspace_memory_region mem;
 	unsigned long long exits0, exits1;
 	long long loc0, loc1;
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
+	struct vcpu32 v;
 	struct kvm_run *run;
-	int kvm, vm, vcpu, cpu, mmap_size, rounds = 0;
-	unsigned char *ram;
+	int kvm, vcpu, cpu, rounds = 0;
 	double t0, t1;
 	cpu_set_t set;
 
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0) {
-		printf("kit: SKIP: /dev/kvm: %s\n", strerror(errno));
-		return KSFT_SKIP;
-	}
+	kvm = open_kvm();
 	/* Stay on one CPU: the exits and the timer counts are that CPU's. */
 	cpu = sched_getcpu();
 	CPU_ZERO(&set);
@@ -186,31 +145,9 @@ int main(void)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		die("sched_setaffinity");
 
-	vm = xioctl(kvm, KVM_CREATE_VM, 0, "KVM_CREATE_VM");
-	ram = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ram == MAP_FAILED)
-		die("mmap guest memory");
-	memcpy(ram + CODE_GPA, code, sizeof(code));
-	mem = (struct kvm_userspace_memory_region) {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
-		.userspace_addr = (unsigned long)ram,
-	};
-	xioctl(vm, KVM_SET_USER_MEMORY_REGION, &mem, "KVM_SET_USER_MEMORY_REGION");
-	vcpu = xioctl(vm, KVM_CREATE_VCPU, 0, "KVM_CREATE_VCPU");
-	mmap_size = xioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE");
-	run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		die("mmap kvm_run");
-
-	xioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	xioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = CODE_GPA;
-	regs.rflags = 0x202;	/* IF=1 */
-	xioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+	v = create_realmode_vcpu(kvm, code, sizeof(code));
+	vcpu = v.fd;
+	run = v.run;
 
 	exits0 = vcpu_stat(vcpu, "irq_exits");
 	loc0 = local_timer_count(cpu);

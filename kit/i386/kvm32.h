@@ -44,6 +44,24 @@ static inline int xioctl(int fd, unsigned long req, void *arg, const char *name)
 	return r;
 }
 
+/*
+ * Real-mode guest code at CODE_GPA: count %ecx down from @loop, write %al
+ * to port @port, start again.
+ *   1000: mov $loop, %ecx
+ *   1006: dec %ecx
+ *   1008: jnz 1006
+ *   100a: out %al, $port
+ *   100c: jmp 1000
+ */
+#define REALMODE_LOOP_CODE(loop, port) {				\
+	0x66, 0xb9, (loop) & 0xff, ((loop) >> 8) & 0xff,		\
+	((loop) >> 16) & 0xff, (loop) >> 24,				\
+	0x66, 0x49,							\
+	0x75, 0xfc,							\
+	0xe6, (port),							\
+	0xeb, 0xf2,							\
+}
+
 struct vcpu32 {
 	int kvm, vm, fd;
 	struct kvm_run *run;

@@ -114,21 +114,7 @@ static double now_s(void)
 
 int main(void)
 {
-	/*
-	 * 1000: mov $GUEST_LOOP, %ecx
-	 * 1006: dec %ecx
-	 * 1008: jnz 1006
-	 * 100a: out %al, $EXIT_PORT
-	 * 100c: jmp 1000
-	 */
-	static const unsigned char code[] = {
-		0x66, 0xb9, GUEST_LOOP & 0xff, (GUEST_LOOP >> 8) & 0xff,
-		(GUEST_LOOP >> 16) & 0xff, GUEST_LOOP >> 24,
-		0x66, 0x49,
-		0x75, 0xfc,
-		0xe6, EXIT_PORT,
-		0xeb, 0xf2,
-	};
+	static const unsigned char code[] = REALMODE_LOOP_CODE(GUEST_LOOP, EXIT_PORT);
 	unsigned long long exits0, exits1;
 	long long loc0, loc1;
 	struct vcpu32 v;

@@ -64,15 +64,7 @@ static void *vcpu_thread(void *arg)
 
 int main(void)
 {
-	/* mov $GUEST_LOOP, %ecx; 1: dec %ecx; jnz 1b; out %al, $EXIT_PORT; jmp back */
-	static const unsigned char code[] = {
-		0x66, 0xb9, GUEST_LOOP & 0xff, (GUEST_LOOP >> 8) & 0xff,
-		(GUEST_LOOP >> 16) & 0xff, GUEST_LOOP >> 24,
-		0x66, 0x49,
-		0x75, 0xfc,
-		0xe6, EXIT_PORT,
-		0xeb, 0xf2,
-	};
+	static const unsigned char code[] = REALMODE_LOOP_CODE(GUEST_LOOP, EXIT_PORT);
 	struct vcpu32 v;
 	pthread_t thread;
 	int kvm;

@@ -25,7 +25,7 @@ FRED_LANE := vmx-fred-patched-$(basename $(notdir $(CHECK_PLAN)))
 I386_LANE := qemu-patched-i386 vmx-patched-i386-vmx-i386
 BOCHS_RED := $(shell bash -c '. kit/lib.sh; [ "$$(vmx_host idt 2>/dev/null)" = bochs ] && echo bochs-red')
 endif
-CHECK_LANES := static kit qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
+CHECK_LANES := static kit kit-mail qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
 	$(FRED_LANE) $(I386_LANE) $(BOCHS_RED)
 # The red lane (the fixes' tests fail without the fixes) where the base
 # lists such tests and the series has patches.
@@ -138,6 +138,7 @@ check: build
 	@rm -f $(addprefix $(OUT)/results/,$(addsuffix .tap,$(CHECK_LANES)))
 	@bash $(KIT)/lane-static.sh || true
 	@bash tests/kit/vmx-host.sh || true
+	@bash tests/kit/mail-identity.sh || true
 	@bash $(KIT)/lane-qemu.sh patched || true
 	@bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true
 	@$(if $(FRED_LANE),KIT_VMX_LANE=fred bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true,true)

@@ -93,11 +93,14 @@ def call_sites(funcs, callee, callers):
                (callee is not None and ops.endswith("<%s>" % callee)):
                 sites.setdefault(name, []).append((addr, ins[i + 1][0]))
     # Only the call sites on an IDT host's VM-exit path: where the body is
-    # reached through software dispatch (the patched kernel's
-    # dispatch_table_*() handlers), not the IDT entry's; never FRED's
-    # (Bochs has no FRED).
-    sites = {n: v for n, v in sites.items() if not n.startswith("fred_")}
+    # reached through software dispatch, not the IDT entry's.  That is the
+    # patched kernel's dispatch_table_*() handlers; on a 7.x baseline
+    # (x86_entry_from_kvm()) FRED's table, which 64-bit KVM uses on IDT
+    # hosts too; before 6.18 the IDT entry's (FRED's are unused there).
     table = {n: v for n, v in sites.items() if n.startswith("dispatch_table_")}
+    if not table and "x86_entry_from_kvm" in funcs:
+        table = {n: v for n, v in sites.items() if n.startswith("fred_")}
+    sites = {n: v for n, v in sites.items() if not n.startswith("fred_")}
     return sorted(a for v in (table or sites).values() for a in v)
 
 

@@ -7,7 +7,8 @@
 # (tests/plans/bench.plan): the same exit_bench binary, built from the
 # patched tree's selftest library, runs on both.  Then kit/bench/table.py
 # makes the table: printed, and written to build/results/bench.md (the
-# committed copy is bench/results.md).
+# committed copy is bench/results.md; tests/plans/bench-noflush.plan runs
+# it with the L1D flush off on both kernels, to show the dispatch alone).
 #
 # Fails only when the benchmark did not produce figures (a lane that did
 # not run, a kind without samples); never on the figures themselves.

@@ -89,7 +89,10 @@ def call_sites(funcs, callee, callers):
         for i, (addr, mnem, ops) in enumerate(ins[:-1]):
             if not mnem.startswith("call"):
                 continue
-            if (callee is None and ops.startswith("*")) or \
+            # An indirect call: "call *%rax", or through a retpoline or
+            # ITS thunk (a direct call to __x86_indirect_*thunk*).
+            if (callee is None and (ops.startswith("*") or
+                                    "<__x86_indirect_" in ops)) or \
                (callee is not None and ops.endswith("<%s>" % callee)):
                 sites.setdefault(name, []).append((addr, ins[i + 1][0]))
     # Only the call sites on an IDT host's VM-exit path: where the body is

@@ -6,7 +6,8 @@
 # fred-orig-ax), in a worktree ($BUILD/broken/linux), with the config the
 # .expect file names ('#!config NAME', default x86_64), boots it on the
 # lanes it names (idt, fred: the vmx lanes with PLAN, default the check
-# plan; qemu: the KUnit lane), and judges
+# plan; qemu: the KUnit lane; '#!with NAME' applies tests/broken/NAME.patch
+# first), and judges
 # tests/broken/NAME.expect (a lane must stay green, or named tests or lane
 # checks such as dmesg-clean must fail there).  Writes $RESULTS/broken-NAME.tap; exit 0 iff the lanes said
 # what the .expect file says.  Not part of 'make check' (a kernel build):
@@ -22,10 +23,20 @@ expect=$KIT_ROOT/tests/broken/$name.expect
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 	die "no kernel tree at $TREE: run 'make tree' first"
 
-# The worktree at the tree's HEAD plus the defect; checked out again only
+# '#!with NAME' lines in the .expect file: tests/broken/NAME.patch goes in
+# first (a probe the defect is measured with), then the defect's own.
+patches=()
+for w in $(sed -n 's/^#!with //p' "$expect"); do
+	[ -f "$KIT_ROOT/tests/broken/$w.patch" ] ||
+		die "tests/broken/$name.expect: '#!with $w': no tests/broken/$w.patch"
+	patches+=("$KIT_ROOT/tests/broken/$w.patch")
+done
+patches+=("$patch")
+
+# The worktree at the tree's HEAD plus the patches; checked out again only
 # when either changed, so the build stays incremental.
 head=$(git -C "$TREE" rev-parse HEAD)
-want="$head $(sha256sum <"$patch" | cut -d' ' -f1)"
+want="$head $(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)"
 stamp=$BUILD/broken/kit-stamp
 if [ -z "${KIT_BROKEN_PARSE_ONLY:-}" ] &&
    { [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
@@ -40,11 +51,13 @@ if [ -z "${KIT_BROKEN_PARSE_ONLY:-}" ] &&
 		git -C "$TREE" worktree prune
 		git -C "$TREE" worktree add -q --detach "$BROKEN_SRC" "$head"
 	fi
-	git -C "$BROKEN_SRC" apply "$patch" ||
-		die "tests/broken/$name.patch does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"
+	for p in "${patches[@]}"; do
+		git -C "$BROKEN_SRC" apply "$p" ||
+			die "tests/broken/${p##*/} does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"
+	done
 	echo "$want" >"$stamp"
 fi
-log "broken/$name: the tree's HEAD + tests/broken/$name.patch"
+log "broken/$name: the tree's HEAD + $(printf 'tests/broken/%s ' "${patches[@]##*/}")"
 
 # The kernel config: '#!config NAME' in the .expect file, else x86_64.
 cfg=$(sed -n 's/^#!config //p' "$expect" | head -n 1)
@@ -90,7 +103,7 @@ while read -r lane verdict tests; do
 		# On a vmx lane every test of the plan must have run and passed:
 		# a skipped or missing test does not make a lane green.
 		if [ -z "$bad" ] && [ "$lane" != qemu ]; then
-			for pt in $(awk '!/^#/ && NF { print $1 }' "$plan"); do
+			for pt in $(plan_tests "$plan"); do
 				grep -qE "^ok [0-9]+ $pt( |$)" "$t" && ! grep -qE "^ok [0-9]+ $pt # SKIP" "$t" ||
 					{ bad="$pt: did not run, or skipped"; break; }
 			done

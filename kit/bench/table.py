@@ -17,31 +17,34 @@ import os
 import re
 import sys
 
+# kind, what the host dispatches
 KINDS = [
-    # kind, what the host dispatches, how the series changes its path
-    ("timer", "local APIC timer, LOCAL_TIMER_VECTOR 0xec",
-     "system vector: IDT gate walk -> system_interrupt_handlers[]"),
-    ("ipi", "call-function IPI, CALL_FUNCTION_SINGLE_VECTOR 0xfb",
-     "system vector: IDT gate walk -> system_interrupt_handlers[]"),
-    ("device", "8250 UART transmit IRQ (IO-APIC, device vector)",
-     "device vector: IDT gate walk -> common_interrupt()"),
-    ("nmi", "NMI (sysrq-l backtrace request)",
-     "asm_exc_nmi_kvm_vmx -> external_nmi() + IRET to self"),
+    ("timer", "local APIC timer, LOCAL_TIMER_VECTOR 0xec"),
+    ("ipi", "call-function IPI, CALL_FUNCTION_SINGLE_VECTOR 0xfb"),
+    ("device", "8250 UART transmit IRQ (IO-APIC, device vector)"),
+    ("nmi", "NMI (sysrq-l backtrace request)"),
 ]
-# On a 7.x base, 64-bit KVM already dispatches IRQ exits in software
-# (FRED's table, also on IDT hosts); what the series changes there.
-if os.environ.get("KIT_BASE", "7.3") != "6.12":
-    KINDS = [
-        (k, what, {
-            "timer": "system vector: fred_extint() + sysvec_table[] -> "
-                     "external_interrupt() + system_interrupt_handlers[] "
-                     "(entry work once, L1D request)",
-            "ipi": "system vector: as timer",
-            "device": "device vector: fred_extint() -> external_interrupt() "
-                      "(L1D request)",
-            "nmi": "idt_do_nmi_irqoff + asm_exc_nmi_kvm_vmx (IRET) -> "
-                   "asm_fred_entry_from_kvm + external_nmi() (iret_to_self)",
-        }[k]) for k, what, _ in KINDS]
+# How the series changes each kind's path, per base: on 6.12 KVM walked the
+# IDT; on 7.x 64-bit KVM already dispatches IRQ exits through FRED's table,
+# also on IDT hosts.
+CHANGES = {
+    "6.12": {
+        "timer": "system vector: IDT gate walk -> system_interrupt_handlers[]",
+        "ipi": "system vector: IDT gate walk -> system_interrupt_handlers[]",
+        "device": "device vector: IDT gate walk -> common_interrupt()",
+        "nmi": "asm_exc_nmi_kvm_vmx -> external_nmi() + IRET to self",
+    },
+    "7.3": {
+        "timer": "system vector: fred_extint() + sysvec_table[] -> "
+                 "external_interrupt() + system_interrupt_handlers[] "
+                 "(entry work once, L1D request)",
+        "ipi": "system vector: as timer",
+        "device": "device vector: fred_extint() -> external_interrupt() "
+                  "(L1D request)",
+        "nmi": "idt_do_nmi_irqoff + asm_exc_nmi_kvm_vmx (IRET) -> "
+               "asm_fred_entry_from_kvm + external_nmi() (iret_to_self)",
+    },
+}[os.environ.get("KIT_BASE", "7.3")]
 FIELDS = ("samples", "median", "p10", "p90", "min", "max", "dropped",
           "extra", "events", "irqs")
 
@@ -98,7 +101,8 @@ def main():
         return 1
 
     rows = []
-    for kind, what, change in KINDS:
+    for kind, what in KINDS:
+        change = CHANGES[kind]
         b, p = runs["baseline"][0].get(kind), runs["patched"][0].get(kind)
         skip = runs["baseline"][1].get(kind) or runs["patched"][1].get(kind)
         if skip:
@@ -130,7 +134,7 @@ def main():
     for name in ("baseline", "patched"):
         kinds, _, kernel, _ = runs[name]
         parts = []
-        for kind, _, _ in KINDS:
+        for kind, _ in KINDS:
             d = kinds.get(kind)
             if not d:
                 continue
@@ -156,7 +160,7 @@ def main():
         split_head = ("kind", "baseline: handler + rest", "patched: handler + rest",
                       "rest delta", "exit to handler: baseline / patched",
                       "handler share (patched)", "exits used (incomplete)")
-        for kind, _, _ in KINDS:
+        for kind, _ in KINDS:
             b, p = bd[0].get(kind), bd[1].get(kind)
             used = "%s / %s" % tuple(
                 "%d (%d)" % (d["exits"], d["incomplete"]) if d else "0"

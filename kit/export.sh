@@ -31,7 +31,13 @@ if [ -f "$cover" ]; then
 fi
 
 tmp=$(mktemp -d)
-git -C "$TREE" format-patch -q --cover-letter --zero-commit --base=base \
+# The cover letter is from the series' author (HEAD's), not from whoever
+# runs the export: the same series exports to the same files on any
+# machine ('make mail' puts the sender on the copies it sends).
+ident_name=$(git -C "$TREE" log -1 --format=%an HEAD 2>/dev/null || true)
+ident_mail=$(git -C "$TREE" log -1 --format=%ae HEAD 2>/dev/null || true)
+git -C "$TREE" ${ident_name:+-c "user.name=$ident_name"} ${ident_mail:+-c "user.email=$ident_mail"} \
+	format-patch -q --cover-letter --zero-commit --base=base \
 	--subject-prefix="${SUBJECT_PREFIX:-PATCH}" -o "$tmp" base..HEAD >/dev/null ||
 	die "git format-patch failed"
 if [ "$n" = 0 ]; then

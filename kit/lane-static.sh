@@ -182,5 +182,34 @@ else
 		esac
 	done <"$claims"
 fi
+
+# 6. Every purpose-made defect and probe (tests/broken/, with the probes
+#    its .expect names in '#!with') and every experiment (experiments/)
+#    still applies to the tree's HEAD, so that 'make broken' and 'make
+#    vectoring' can show their tests fail.  Applied to a scratch index
+#    (git apply --cached), the tree's files are not touched.
+if (( ${#real[@]} )) && [ "${KIT_BASE:-7.3}" = 7.3 ]; then
+	idx=$(mktemp "$BUILD/static-index.XXXXXX")
+	stale=()
+	for p in "$BASE_ROOT"/tests/broken/*.patch "$KIT_ROOT"/experiments/*.patch; do
+		[ -f "$p" ] || continue
+		e=${p%.patch}.expect
+		rm -f "$idx"
+		GIT_INDEX_FILE=$idx git -C "$TREE" read-tree HEAD
+		ok=1
+		for w in $(sed -n 's/^#!with //p' "$e" 2>/dev/null); do
+			GIT_INDEX_FILE=$idx git -C "$TREE" apply --cached "$BASE_ROOT/tests/broken/$w.patch" \
+				>>"$logf" 2>&1 || ok=0
+		done
+		GIT_INDEX_FILE=$idx git -C "$TREE" apply --cached "$p" >>"$logf" 2>&1 || ok=0
+		(( ok )) || stale+=("${p#"$KIT_ROOT"/}")
+	done
+	rm -f "$idx"
+	if (( ${#stale[@]} )); then
+		tap_add "$tap" fail "defects and experiments apply to the tree: not ${stale[*]}" 0
+	else
+		tap_add "$tap" pass "defects and experiments apply to the tree" 0
+	fi
+fi
 tap_end "$tap"
 ! grep -q '^not ok' "$tap"

@@ -34,7 +34,7 @@ CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
 	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
-	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base
+	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX host (idt lane)'
@@ -58,6 +58,8 @@ help:
 	@echo 'make debug       a lockdep/entry/RCU debug kernel on both vmx lanes (debug-base: plain 7.3)'
 	@echo 'make broken      a purpose-made defect (tests/broken/, BROKEN=fred-orig-ax): which lanes go red'
 	@echo 'make vmx-base    the idt lane with PLAN on the baseline kernel'
+	@echo 'make vectoring   events whose delivery faults in EPT, on 7.3, the series and the requeue'
+	@echo '                 experiment (experiments/, VECTORING_RUNS="run..."): results/vectoring.md'
 	@echo 'make kit-test    the kit'"'"'s own tests: how it picks the Intel host, mail identity'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
 	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table'
@@ -177,6 +179,14 @@ debug-base: tree
 # kit's patches: each test of tests/red-on-bochs.txt must fail there.
 bochs-red: build
 	@bash $(KIT)/bochs-red.sh
+
+# Must KVM requeue an event whose delivery caused a VM exit?  The series'
+# x86/event_vectoring_test on 7.3, the series (idt and fred lanes) and the
+# debug-only kernel of experiments/vectoring-requeue.patch, each case judged
+# against experiments/vectoring.runs ($(OUT)/results/vectoring.md).
+VECTORING_RUNS ?=
+vectoring: build
+	@bash $(KIT)/vectoring.sh $(VECTORING_RUNS)
 
 summary:
 	@bash $(KIT)/summary.sh

@@ -140,6 +140,9 @@ TESTS_SRC=$BUILD/tests/linux
 # The fourth, 'broken': the patched tree plus one purpose-made defect of
 # tests/broken/ (kit/broken.sh), to show which lane's tests catch it.
 BROKEN_SRC=$BUILD/broken/linux
+# The fifth, 'experiment': the patched tree plus a debug-only change of
+# experiments/ (kit/vectoring.sh), never mailed.
+EXPERIMENT_SRC=$BUILD/experiment/linux
 
 # Where a kernel build goes.  variant is 'base', 'patched' or 'tests';
 # config names a fragment set (see kit/build.sh).
@@ -149,7 +152,8 @@ out_dir() {
 	patched) echo "$BUILD/obj-$2" ;;
 	tests) echo "$BUILD/tests/obj-$2" ;;
 	broken) echo "$BUILD/broken/obj-$2" ;;
-	*) die "unknown variant '$1' (base, patched, tests or broken)" ;;
+	experiment) echo "$BUILD/experiment/obj-$2" ;;
+	*) die "unknown variant '$1' (base, patched, tests, broken or experiment)" ;;
 	esac
 }
 
@@ -160,7 +164,8 @@ src_dir() {
 	patched) echo "$TREE" ;;
 	tests) echo "$TESTS_SRC" ;;
 	broken) echo "$BROKEN_SRC" ;;
-	*) die "unknown variant '$1' (base, patched, tests or broken)" ;;
+	experiment) echo "$EXPERIMENT_SRC" ;;
+	*) die "unknown variant '$1' (base, patched, tests, broken or experiment)" ;;
 	esac
 }
 

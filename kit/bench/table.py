@@ -42,7 +42,7 @@ CHANGES = {
         "device": "device vector: fred_extint() -> external_interrupt() "
                   "(L1D request)",
         "nmi": "idt_do_nmi_irqoff + asm_exc_nmi_kvm_vmx (IRET) -> "
-               "asm_fred_entry_from_kvm + external_nmi() (iret_to_self)",
+               "asm_external_event_from_kvm + external_nmi() (iret_to_self)",
     },
 }[os.environ.get("KIT_BASE", "7.3")]
 FIELDS = ("samples", "median", "p10", "p90", "min", "max", "dropped",

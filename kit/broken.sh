@@ -41,16 +41,7 @@ stamp=$BUILD/broken/kit-stamp
 if [ -z "${KIT_BROKEN_PARSE_ONLY:-}" ] &&
    { [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
 	rm -f "$stamp"
-	mkdir -p "$BUILD/broken"
-	if [ -f "$BROKEN_SRC/Makefile" ]; then
-		git -C "$BROKEN_SRC" checkout -q -f --detach "$head"
-		# Files the previous defect added (the objects are outside).
-		git -C "$BROKEN_SRC" clean -q -f -d
-	else
-		rm -rf "$BROKEN_SRC"
-		git -C "$TREE" worktree prune
-		git -C "$TREE" worktree add -q --detach "$BROKEN_SRC" "$head"
-	fi
+	worktree_at "$BROKEN_SRC" "$head"
 	for p in "${patches[@]}"; do
 		git -C "$BROKEN_SRC" apply "$p" ||
 			die "tests/broken/${p##*/} does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"

@@ -169,6 +169,23 @@ src_dir() {
 	esac
 }
 
+# worktree_at DIR COMMIT: DIR is a detached worktree of the tree at COMMIT.
+# An existing one is checked out again, so that only the files that differ
+# are rewritten and its build stays incremental, and cleaned of the files
+# an earlier patch added (the objects are outside it).
+worktree_at() {
+	local dir=$1 commit=$2
+	mkdir -p "$(dirname "$dir")"
+	if [ -f "$dir/Makefile" ]; then
+		git -C "$dir" checkout -q -f --detach "$commit"
+		git -C "$dir" clean -q -f -d
+	else
+		rm -rf "$dir"
+		git -C "$TREE" worktree prune
+		git -C "$TREE" worktree add -q --detach "$dir" "$commit"
+	fi
+}
+
 # The series' test patches: those whose subject names selftests or KUnit.
 series_test_patches() {
 	local p

@@ -52,15 +52,7 @@ if [ -z "$parse_only" ] && [[ " ${R_KERNEL[*]} " == *" experiment "* ]]; then
 	stamp=$BUILD/experiment/kit-stamp
 	if [ ! -f "$EXPERIMENT_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 		rm -f "$stamp"
-		mkdir -p "$BUILD/experiment"
-		if [ -f "$EXPERIMENT_SRC/Makefile" ]; then
-			git -C "$EXPERIMENT_SRC" checkout -q -f --detach "$head"
-			git -C "$EXPERIMENT_SRC" clean -q -f -d
-		else
-			rm -rf "$EXPERIMENT_SRC"
-			git -C "$TREE" worktree prune
-			git -C "$TREE" worktree add -q --detach "$EXPERIMENT_SRC" "$head"
-		fi
+		worktree_at "$EXPERIMENT_SRC" "$head"
 		git -C "$EXPERIMENT_SRC" apply "$xpatch" ||
 			die "experiments/${xpatch##*/} does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"
 		echo "$want" >"$stamp"

@@ -52,8 +52,13 @@ run_logged() {
 	local what=$1 logf=$2; shift 2
 	local start=$SECONDS rc=0
 	log "$what (log: ${logf#"$KIT_ROOT"/})"
-	"$@" >"$logf" 2>&1 &
+	# Its own process group: a background job of a script ignores SIGINT,
+	# so Ctrl-C (or a TERM) reaches it through the trap, which stops the
+	# whole group (make's children, tar's xz) before the script ends.
+	setsid "$@" >"$logf" 2>&1 </dev/null &
 	local pid=$!
+	# shellcheck disable=SC2064
+	trap "kill -TERM -- -$pid 2>/dev/null; wait $pid 2>/dev/null; log '$what: stopped'; exit 130" INT TERM
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
 		if (( (SECONDS - start) % 60 < 5 && SECONDS - start >= 60 )); then
@@ -61,6 +66,7 @@ run_logged() {
 		fi
 	done
 	wait "$pid" || rc=$?
+	trap - INT TERM
 	if (( rc != 0 )); then
 		tail -n 40 "$logf" >&2
 		die "$what failed (exit $rc), see $logf"

@@ -45,7 +45,17 @@ fetch_base() {
 	local apt=$BUILD/apt dl=$BUILD/dl ver deb sha tarball
 	tarball=$dl/${BASE_TARBALL##*/}
 	if [ -f "$tarball" ] && [ -f "$tarball.version" ]; then
-		echo "$tarball $(cat "$tarball.version")"
+		ver=$(cat "$tarball.version")
+		# A tarball that changed since it was fetched (a disk error, a
+		# copy cut short) would unpack into a tree that is not 7.3.
+		if [ "$ver" = "$BASE_VERSION" ]; then
+			sha=$(sha256sum "$tarball" | cut -d' ' -f1)
+			if [ "$sha" != "$BASE_SHA256" ]; then
+				rm -f "$tarball" "$tarball.version"
+				die "${tarball#"$KIT_ROOT"/} is corrupt (sha256 $sha, expected $BASE_SHA256): removed it, run again to fetch it"
+			fi
+		fi
+		echo "$tarball $ver"
 		return
 	fi
 	ensure_pkgs apt dpkg xz-utils debian-archive-keyring
@@ -59,6 +69,10 @@ fetch_base() {
 	log "fetching the package list for $BASE_PACKAGE (private apt config in ${apt#"$KIT_ROOT"/})"
 	apt-get "${APT_PRIV[@]}" update >"$apt/update.log" 2>&1 ||
 		{ cat "$apt/update.log" >&2; die "apt-get update (private config, '$BASE_APT_SOURCE') failed"; }
+	# apt-get update only warns (exit 0) when it cannot reach the mirror.
+	if grep -q -E '^(W|E): (Failed to fetch|Some index files failed)' "$apt/update.log"; then
+		die "could not reach the mirror of '$BASE_APT_SOURCE': $(grep -m1 -E '^(W|E): Failed to fetch' "$apt/update.log" | sed 's/^[WE]: //' | cut -c1-160)"
+	fi
 	if apt-cache "${APT_PRIV[@]}" madison "$BASE_PACKAGE" | awk '{ print $3 }' | grep -qxF "$BASE_VERSION"; then
 		ver=$BASE_VERSION
 	else
@@ -96,6 +110,9 @@ make_own_tree() {
 	tmp=$BUILD/linux.unpack
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
+	# Nothing half-unpacked is left behind (a full disk, Ctrl-C).
+	# shellcheck disable=SC2064
+	trap "rm -rf '$tmp'" EXIT
 	run_logged "unpacking ${tarball#"$KIT_ROOT"/}" "$BUILD/tree.log" \
 		tar -C "$tmp" --strip-components=1 -xJf "$tarball"
 	check_version "$tmp" >/dev/null
@@ -112,6 +129,9 @@ make_own_tree() {
 	(
 		cd "$tmp"
 		git init -q -b master
+		# No 'gc --auto' left running in the background after a commit or
+		# 'git am' (it would compete with the build, and outlive Ctrl-C).
+		git config gc.auto 0
 		git add -A -f
 		GIT_AUTHOR_DATE=$BASE_COMMIT_DATE GIT_COMMITTER_DATE=$BASE_COMMIT_DATE \
 			git "${GIT_IDENT[@]}" commit -q -m "Linux $BASE_KERNELVERSION ($BASE_PACKAGE $have)" \
@@ -119,11 +139,16 @@ make_own_tree() {
 		git tag base
 	) >>"$BUILD/tree.log" 2>&1 || die "could not commit the base tree (see $BUILD/tree.log)"
 	mv "$tmp" "$TREE"
+	trap - EXIT
 	log "base tree: $TREE at $(git -C "$TREE" rev-parse --short base)"
 }
 
 apply_series() {
 	local p failed files
+	# While this runs, a marker says the kit has the tree in its hands: a
+	# run stopped half-way (Ctrl-C) is undone by the next one.
+	: >"$(series_stamp_file).applying"
+	rm -f "$(series_stamp_file)"
 	git -C "$TREE" checkout -q -B series base
 	shopt -s nullglob
 	local patches=("$SERIES"/[0-9][0-9][0-9][0-9]-*.patch)
@@ -138,17 +163,21 @@ apply_series() {
 				sort -u | tr '\n' ' ')
 			cat "$BUILD/am.log" >&2
 			git -C "$TREE" am --abort >/dev/null 2>&1 || true
+			git -C "$TREE" checkout -q -B series base
+			rm -f "$(series_stamp_file).applying"
 			die "patch $failed does not apply on base ($(git -C "$TREE" rev-parse --short base)): conflicts in ${conflicts:-?}(it touches $files)"
 		fi
 	done
 	echo "$(series_hash) $(git -C "$TREE" rev-parse HEAD)" >"$(series_stamp_file)"
+	rm -f "$(series_stamp_file).applying"
 	log "series: ${#patches[@]} file(s) in series/, $(git -C "$TREE" rev-list --count base..HEAD) commit(s) on base"
 }
 
 mkdir -p "$BUILD"
 if [ -n "${KERNEL_TREE:-}" ]; then
-	git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1 ||
-		die "KERNEL_TREE=$TREE is not a git tree"
+	# Its own work tree's top, not a directory inside another repository.
+	[ -d "$TREE" ] && [ "$(git -C "$TREE" rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$TREE" && pwd -P)" ] ||
+		die "KERNEL_TREE=$TREE is not a git tree (the top of a git work tree)"
 	# Before anything is written to the developer's tree.
 	check_version "$TREE" >/dev/null
 	if ! git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null; then
@@ -160,6 +189,16 @@ if [ -n "${KERNEL_TREE:-}" ]; then
 elif ! git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
 	[ ! -e "$TREE" ] || die "$TREE exists but has no 'base' tag: move it away or remove it"
 	make_own_tree
+fi
+
+# An earlier run stopped while it applied the series (Ctrl-C, a crash):
+# what it left (a 'git am' in progress, a half-applied branch) is the kit's
+# own, so it is thrown away and the series applied again.
+if [ -e "$(series_stamp_file).applying" ]; then
+	warn "an earlier 'make tree' stopped while applying series/: applying it again"
+	git -C "$TREE" am --abort >/dev/null 2>&1 || true
+	git -C "$TREE" checkout -q -f -B series base
+	rm -f "$(series_stamp_file)"
 fi
 
 [ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
@@ -182,8 +221,11 @@ else
 	apply_series
 fi
 
-# The baseline sources: a worktree at 'base', for the baseline builds.
-if [ ! -e "$BASE_SRC/Makefile" ]; then
+# The baseline sources: a worktree at 'base', for the baseline builds
+# (made again if it is not one of this tree's: the tree was made anew).
+if [ ! -e "$BASE_SRC/Makefile" ] ||
+   [ "$(git -C "$BASE_SRC" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)" != \
+     "$(git -C "$TREE" rev-parse --path-format=absolute --git-common-dir)" ]; then
 	rm -rf "$BASE_SRC"
 	git -C "$TREE" worktree prune
 	run_logged "checking out the baseline worktree" "$BUILD/worktree.log" \

@@ -46,6 +46,8 @@
 #   KIT_BOCHS_FLAVOUR  patched (default) | unpatched: the kit's Bochs
 #                      without kit/bochs/patches (make bochs-red); results
 #                      go to ...-bochs-unpatched.tap
+#   KIT_BOCHS_BIN      a Bochs binary of one's own instead of the kit's build
+#                      (KIT_BOCHS_BIOS: its BIOS dir, default bios/ beside it)
 #   KIT_BOCHS_CPUS     emulated CPUs (2)
 #   KIT_BOCHS_IPS      Bochs 'ips' (see below)
 #   KIT_VMX_TIMEOUT    host-side limit, seconds (default from the plan size)
@@ -172,8 +174,14 @@ KIT_VARIANT=$stv KIT_INITRAMFS_ARCH=$iarch "$KIT_ROOT/kit/initramfs.sh" "$initrd
 if [ "$host" != qemu-kvm ]; then
 case $host in
 bochs-2.7) bochs_bin=bochs-bin bios=/usr/share/bochs vgabios=/usr/share/bochs/VGABIOS-lgpl-latest ;;
-*)	bochs_bin=$("$KIT_ROOT/kit/bochs.sh" "$flavour") || die "could not build Bochs (make bochs)"
-	bios=$(sed -n 's/^bios=//p' "$(dirname "$(dirname "$bochs_bin")")/build-info")
+*)	if [ -n "${KIT_BOCHS_BIN:-}" ]; then
+		# A Bochs of one's own (built in its source dir, BIOS beside it).
+		[ -x "$KIT_BOCHS_BIN" ] || die "KIT_BOCHS_BIN=$KIT_BOCHS_BIN is not an executable"
+		bochs_bin=$KIT_BOCHS_BIN bios=${KIT_BOCHS_BIOS:-$(dirname "$KIT_BOCHS_BIN")/bios}
+	else
+		bochs_bin=$("$KIT_ROOT/kit/bochs.sh" "$flavour") || die "could not build Bochs (make bochs)"
+		bios=$(sed -n 's/^bios=//p' "$(dirname "$(dirname "$bochs_bin")")/build-info")
+	fi
 	vgabios=$bios/VGABIOS-lgpl/VGABIOS-lgpl-latest.bin ;;
 esac
 disk=$BUILD/bochs/disk-$ctag-$pname.img

@@ -34,7 +34,7 @@ CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
 	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
-	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring
+	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring soak bad-input
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX host (idt lane)'
@@ -55,12 +55,17 @@ help:
 	@echo 'make vmx-i386    the i386 kernel with KVM on the idt lane, 32-bit KVM program (-base: plain 7.3)'
 	@echo 'make bochs       build the kit'"'"'s Bochs (kit/bochs/: pinned source, patches, configure line)'
 	@echo 'make bochs-red   the emulator tests (kit/emu/) on Bochs without the kit'"'"'s patches: must fail'
-	@echo 'make debug       a lockdep/entry/RCU debug kernel on both vmx lanes (debug-base: plain 7.3)'
+	@echo 'make debug       a lockdep/entry/RCU debug kernel on both vmx lanes (debug-base: plain 7.3);'
+	@echo '                 DEBUG_CONFIG=x86_64-cfi: clang with kCFI (configs/cfi.config)'
 	@echo 'make broken      a purpose-made defect (tests/broken/, BROKEN=fred-orig-ax): which lanes go red'
 	@echo 'make vmx-base    the idt lane with PLAN on the baseline kernel'
+	@echo 'make soak        guests on every CPU under timer/IPI/device/NMI storms, 7.3 and the series,'
+	@echo '                 idt+fred lanes, counts must agree (DURATION=20 guest seconds per run)'
 	@echo 'make vectoring   events whose delivery faults in EPT, on 7.3, the series and the requeue'
 	@echo '                 experiment (experiments/, VECTORING_RUNS="run..."): results/vectoring.md'
 	@echo 'make kit-test    the kit'"'"'s own tests: how it picks the Intel host, mail identity'
+	@echo 'make bad-input   the kit on bad input (bad trees, tarballs, builds, full disk, Ctrl-C): one'
+	@echo '                 clear error each, nothing left half-done (CASES="..." for a subset)'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
 	@echo 'make vmx-full    upstream KVM selftests on baseline and patched, parity table'
 	@echo 'make vmx-lanes   the same selftests on the idt and the fred lane (results/lanes.md, ~5 min)'
@@ -155,6 +160,12 @@ check: build
 kit-test:
 	@rc=0; bash tests/kit/vmx-host.sh || rc=1; bash tests/kit/mail-identity.sh || rc=1; exit $$rc
 
+# Every way to get the kit's input wrong ends in one clear error line and a
+# non-zero exit, and leaves nothing that breaks the next run (a scratch copy
+# of the kit in $(OUT)/bad-input; ~8 min; $(OUT)/results/bad-input.tap).
+bad-input: tree
+	@bash tests/kit/bad-input.sh $(CASES)
+
 # The series' tests on the base with only the test patches (no fixes): each
 # test of tests/red-on-base.txt must fail there ($(OUT)/results/red.tap).
 red: tree
@@ -170,10 +181,12 @@ broken: build
 
 # A debug kernel (configs/debug.config: lockdep, entry, atomic sleep, RCU,
 # debug objects) on both vmx lanes; 'make debug-base' for plain 7.3.
+# DEBUG_CONFIG=x86_64-cfi: the clang kCFI kernel (configs/cfi.config).
+DEBUG_CONFIG ?= x86_64-debug
 debug: tree
-	@bash $(KIT)/debug.sh patched
+	@bash $(KIT)/debug.sh patched $(DEBUG_CONFIG)
 debug-base: tree
-	@bash $(KIT)/debug.sh base
+	@bash $(KIT)/debug.sh base $(DEBUG_CONFIG)
 
 # The kit's tests of the emulated host (kit/emu/) on its Bochs without the
 # kit's patches: each test of tests/red-on-bochs.txt must fail there.
@@ -187,6 +200,13 @@ bochs-red: build
 VECTORING_RUNS ?=
 vectoring: build
 	@bash $(KIT)/vectoring.sh $(VECTORING_RUNS)
+
+# Guests on every CPU under a storm of timer, IPI, device and NMI events,
+# plain 7.3 and the series on both vmx lanes ($(OUT)/results/soak.md; the
+# latest is in results/reliability.md).  DURATION: guest seconds per run.
+DURATION ?= 20
+soak: tree
+	@SOAK_DURATION=$(DURATION) bash $(KIT)/soak.sh
 
 summary:
 	@bash $(KIT)/summary.sh

@@ -9,6 +9,7 @@
 #                  x86_64-guests: Hyper-V and Xen HVM guests; x86_64-nofred
 #                  on 6.12, where KVM_INTEL does not yet select X86_FRED)
 #   i386           common + mitigations + i386 + tests (KVM_INTEL on 32-bit)
+#   x86_64-cfi     clang with kCFI (configs/cfi.config has '#!llvm')
 # The build is incremental (O= dir outside the source, ccache); the .config
 # is regenerated from the fragments every time but only replaced when its
 # content changes, so an unchanged tree rebuilds nothing.
@@ -36,13 +37,24 @@ for n in "${names[@]}"; do
 done
 tests_frag=$(config_frag tests)
 
+# A fragment with the line '#!llvm' (configs/cfi.config) makes it a clang
+# build: LLVM=-$KIT_LLVM_VERSION (Debian 12's clang-19, lld, llvm tools).
+llvm=
+grep -qx '#!llvm' "${frags[@]}" && llvm=${KIT_LLVM_VERSION:-19}
+
 ensure_pkgs "${PKGS_BUILD[@]}"
+[ -z "$llvm" ] || ensure_pkgs "clang-$llvm" "lld-$llvm" "llvm-$llvm"
 [ -f "$src/Makefile" ] || die "no kernel sources at $src: run 'make tree' first"
 mkdir -p "$out"
 
 export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1 CCACHE_SLOPPINESS=time_macros
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=kit KBUILD_BUILD_HOST=kit
-MAKEARGS=(-C "$src" O="$out" ARCH="$arch" CC="ccache gcc" HOSTCC="ccache gcc" -j"$(nproc)")
+if [ -n "$llvm" ]; then
+	MAKEARGS=(-C "$src" O="$out" ARCH="$arch" LLVM="-$llvm" CC="ccache clang-$llvm"
+		  HOSTCC="ccache clang-$llvm" -j"$(nproc)")
+else
+	MAKEARGS=(-C "$src" O="$out" ARCH="$arch" CC="ccache gcc" HOSTCC="ccache gcc" -j"$(nproc)")
+fi
 
 # Merge fragments: the last assignment of a symbol wins.
 merge() {

@@ -84,6 +84,21 @@ tap_begin "$tap"
 while read -r lane verdict tests; do
 	case $lane in '' | '#'*) continue ;; esac
 	t=${laneTap[$lane]}
+	if [ "$verdict" = reports ]; then
+		# The kernel reports the defect on the console (a CFI or IBT
+		# trap, a KASAN or lockdep report), whether or not it boots on,
+		# and the lane is not green.
+		logf=${t%.tap}.log
+		hit=$(grep -a -m1 -E -- "$tests" "$logf" 2>/dev/null | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 || true)
+		if [ -z "$hit" ]; then
+			tap_add "$tap" fail "$name: $lane lane reports /$tests/" 0 "not on the console${t:+ (${logf#"$KIT_ROOT"/})}"
+		elif [ -f "$t" ] && ! grep -q '^not ok ' "$t"; then
+			tap_add "$tap" fail "$name: $lane lane reports /$tests/" 0 "reported, but the lane stayed green: $hit"
+		else
+			tap_add "$tap" pass "$name: $lane lane reports /$tests/" 0 "$hit"
+		fi
+		continue
+	fi
 	if ! grep -q '^ok [0-9]* boot' "$t" 2>/dev/null; then
 		tap_add "$tap" fail "$name: $lane lane" 0 "did not boot: cannot judge"
 		continue
@@ -168,7 +183,7 @@ while read -r lane verdict tests; do
 		else
 			tap_add "$tap" fail "$name: $lane lane: no unreliable entry up to $lastf" 0 "$unrel"
 		fi ;;
-	*) die "tests/broken/$name.expect: '$verdict' (green, red, unwinds or breaks)" ;;
+	*) die "tests/broken/$name.expect: '$verdict' (green, red, reports, unwinds or breaks)" ;;
 	esac
 done <"$expect"
 tap_finish "$tap" "broken/$name"

@@ -195,7 +195,9 @@ if (( ${#real[@]} )) && [ "${KIT_BASE:-7.3}" = 7.3 ]; then
 		[ -f "$p" ] || continue
 		e=${p%.patch}.expect
 		rm -f "$idx"
-		GIT_INDEX_FILE=$idx git -C "$TREE" read-tree HEAD
+		# A probe for plain 7.3 (NAME-base.patch, kit/soak.sh) goes on base.
+		on=HEAD; case ${p##*/} in *-base.patch) on=base ;; esac
+		GIT_INDEX_FILE=$idx git -C "$TREE" read-tree "$on"
 		ok=1
 		for w in $(sed -n 's/^#!with //p' "$e" 2>/dev/null); do
 			GIT_INDEX_FILE=$idx git -C "$TREE" apply --cached "$BASE_ROOT/tests/broken/$w.patch" \

@@ -268,6 +268,8 @@ error: action=report$cpu_quiet
 info: action=report
 debug: action=ignore
 EOF
+	# Hardware the plan asks for ('#!bochsrc LINE': the soak's com2).
+	sed -n 's/^#!bochsrc //p' "$plan" >>"$run/bochsrc"
 	launch=("$bochs_bin" -q -f bochsrc)
 	if [ "$host" = bochs-2.7 ]; then
 		# No sound: Bochs 2.7 loads its ALSA driver by default and

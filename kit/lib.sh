@@ -149,6 +149,11 @@ BROKEN_SRC=$BUILD/broken/linux
 # The fifth, 'experiment': the patched tree plus a debug-only change of
 # experiments/ (kit/vectoring.sh), never mailed.
 EXPERIMENT_SRC=$BUILD/experiment/linux
+# The sixth and seventh, 'probe' and 'probe-base': the patched tree and the
+# baseline with the kit's NMI probe (tests/broken/nmi-probe*.patch), for
+# kit/soak.sh, which measures both in one run.
+PROBE_SRC=$BUILD/probe/linux
+PROBE_BASE_SRC=$BUILD/probe-base/linux
 
 # Where a kernel build goes.  variant is 'base', 'patched' or 'tests';
 # config names a fragment set (see kit/build.sh).
@@ -159,7 +164,9 @@ out_dir() {
 	tests) echo "$BUILD/tests/obj-$2" ;;
 	broken) echo "$BUILD/broken/obj-$2" ;;
 	experiment) echo "$BUILD/experiment/obj-$2" ;;
-	*) die "unknown variant '$1' (base, patched, tests, broken or experiment)" ;;
+	probe) echo "$BUILD/probe/obj-$2" ;;
+	probe-base) echo "$BUILD/probe-base/obj-$2" ;;
+	*) die "unknown variant '$1' (base, patched, tests, broken, experiment, probe or probe-base)" ;;
 	esac
 }
 
@@ -171,7 +178,9 @@ src_dir() {
 	tests) echo "$TESTS_SRC" ;;
 	broken) echo "$BROKEN_SRC" ;;
 	experiment) echo "$EXPERIMENT_SRC" ;;
-	*) die "unknown variant '$1' (base, patched, tests, broken or experiment)" ;;
+	probe) echo "$PROBE_SRC" ;;
+	probe-base) echo "$PROBE_BASE_SRC" ;;
+	*) die "unknown variant '$1' (base, patched, tests, broken, experiment, probe or probe-base)" ;;
 	esac
 }
 

@@ -31,21 +31,11 @@
 static volatile bool stop_vcpu;
 static volatile bool vcpu_failed;
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity");
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu32 *v = arg;
 
-	pin(PROBE_VCPU_CPU);
+	probe_pin(PROBE_VCPU_CPU);
 	while (!stop_vcpu) {
 		int r = ioctl(v->fd, KVM_RUN, NULL);
 
@@ -77,7 +67,7 @@ int main(void)
 	probe_require();
 
 	v = create_realmode_vcpu(kvm, code, sizeof(code));
-	pin(PROBE_HOST_CPU);
+	probe_pin(PROBE_HOST_CPU);
 	if (pthread_create(&thread, NULL, vcpu_thread, &v))
 		die("pthread_create");
 	usleep(100 * 1000);

@@ -51,22 +51,12 @@ static void guest_code(void)
 	}
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "pinning to CPU %d: errno %d", cpu, errno);
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
 	struct ucall uc;
 
-	pin(PROBE_VCPU_CPU);
+	probe_pin(PROBE_VCPU_CPU);
 	while (!stop_vcpu) {
 		vcpu_run(vcpu);
 		if (vcpu->run->exit_reason != KVM_EXIT_IO) {
@@ -98,7 +88,7 @@ int main(void)
 	probe_require();
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	pin(PROBE_HOST_CPU);
+	probe_pin(PROBE_HOST_CPU);
 	pthread_create(&thread, NULL, vcpu_thread, vcpu);
 	usleep(100 * 1000);
 

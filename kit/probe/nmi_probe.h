@@ -16,6 +16,7 @@
 #define KIT_NMI_PROBE_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,17 @@ struct probe_result {
 	int storm_got, via_kvm, self_sent, released, late, late_arrived;
 	int nested, restarted;
 };
+
+/* Run the calling thread on @cpu only. */
+static inline void probe_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		PROBE_FAIL("pinning to CPU %d: %s", cpu, strerror(errno));
+}
 
 static inline void probe_require(void)
 {

@@ -80,16 +80,6 @@ struct vcpu_ctx {
 	u32 bad_exit;
 };
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "pinning to CPU %d: errno %d", cpu, errno);
-}
-
 static unsigned long now_us(void)
 {
 	struct timespec ts;
@@ -126,7 +116,7 @@ static void *vcpu_thread(void *arg)
 	unsigned long t0;
 	int r;
 
-	pin(c->cpu);
+	probe_pin(c->cpu);
 	my_ctx = c;
 	sev._sigev_un._tid = syscall(SYS_gettid);
 	TEST_ASSERT(!timer_create(CLOCK_MONOTONIC, &sev, &my_timer),

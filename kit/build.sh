@@ -49,12 +49,8 @@ mkdir -p "$out"
 
 export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1 CCACHE_SLOPPINESS=time_macros
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=kit KBUILD_BUILD_HOST=kit
-if [ -n "$llvm" ]; then
-	MAKEARGS=(-C "$src" O="$out" ARCH="$arch" LLVM="-$llvm" CC="ccache clang-$llvm"
-		  HOSTCC="ccache clang-$llvm" -j"$(nproc)")
-else
-	MAKEARGS=(-C "$src" O="$out" ARCH="$arch" CC="ccache gcc" HOSTCC="ccache gcc" -j"$(nproc)")
-fi
+cc=gcc; [ -z "$llvm" ] || cc=clang-$llvm
+MAKEARGS=(-C "$src" O="$out" ARCH="$arch" ${llvm:+LLVM="-$llvm"} CC="ccache $cc" HOSTCC="ccache $cc" -j"$(nproc)")
 
 # Merge fragments: the last assignment of a symbol wins.
 merge() {

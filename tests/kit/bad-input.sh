@@ -124,6 +124,9 @@ scratch_tree_ok() {
 }
 npatches=$(find "$SERIES" -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | wc -l)
 mk() { make -C "$kit" --no-print-directory "$@"; }
+# tree_again NAME: the next 'make tree' of the scratch kit makes the tree
+# (series applied, clean); its output in $S/NAME.rerun.
+tree_again() { mk tree >"$S/$1.rerun" 2>&1 && scratch_tree_ok; }
 
 # ---------------------------------------------------------------- cases
 case_unknown_base() {
@@ -252,7 +255,7 @@ case_interrupt_download() {
 	rm -rf "$kit/build/linux" "$kit/build/base"
 	if ! interrupt interrupt-download "grep -q 'downloading' '$S/interrupt-download.err'" make -C "$kit" --no-print-directory tree; then
 		result fail interrupt-download "$last_err" "$t0"
-	elif ! mk tree >"$S/interrupt-download.rerun" 2>&1 || ! scratch_tree_ok; then
+	elif ! tree_again interrupt-download; then
 		result fail interrupt-download "the next 'make tree' failed (see $S/interrupt-download.rerun)" "$t0"
 	else
 		result pass interrupt-download "stopped; the next 'make tree' fetched the package and made the tree" "$t0"
@@ -268,7 +271,7 @@ case_interrupt_unpack() {
 		result fail interrupt-unpack "$last_err" "$t0"
 	elif [ -e "$kit/build/linux.unpack" ] || [ -e "$kit/build/linux" ]; then
 		result fail interrupt-unpack "a half-unpacked tree is left" "$t0"
-	elif ! mk tree >"$S/interrupt-unpack.rerun" 2>&1 || ! scratch_tree_ok; then
+	elif ! tree_again interrupt-unpack; then
 		result fail interrupt-unpack "the next 'make tree' failed (see $S/interrupt-unpack.rerun)" "$t0"
 	else
 		result pass interrupt-unpack "nothing left; the next 'make tree' made the tree" "$t0"
@@ -285,7 +288,7 @@ case_interrupt_am() {
 	if ! interrupt interrupt-am "[ \"\$(git -C '$kit/build/linux' rev-list --count base..HEAD 2>/dev/null)\" -ge 3 ] 2>/dev/null" \
 		make -C "$kit" --no-print-directory tree; then
 		result fail interrupt-am "$last_err" "$t0"
-	elif ! mk tree >"$S/interrupt-am.rerun" 2>&1 || ! scratch_tree_ok; then
+	elif ! tree_again interrupt-am; then
 		result fail interrupt-am "the next 'make tree' failed or left the tree wrong (see $S/interrupt-am.rerun)" "$t0"
 	else
 		result pass interrupt-am "stopped half-way through 'git am'; the next 'make tree' applied the series again" "$t0"

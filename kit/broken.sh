@@ -33,21 +33,9 @@ for w in $(sed -n 's/^#!with //p' "$expect"); do
 done
 patches+=("$patch")
 
-# The worktree at the tree's HEAD plus the patches; checked out again only
-# when either changed, so the build stays incremental.
-head=$(git -C "$TREE" rev-parse HEAD)
-want="$head $(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)"
-stamp=$BUILD/broken/kit-stamp
-if [ -z "${KIT_BROKEN_PARSE_ONLY:-}" ] &&
-   { [ ! -f "$BROKEN_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
-	rm -f "$stamp"
-	worktree_at "$BROKEN_SRC" "$head"
-	for p in "${patches[@]}"; do
-		git -C "$BROKEN_SRC" apply "$p" ||
-			die "tests/broken/${p##*/} does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"
-	done
-	echo "$want" >"$stamp"
-fi
+# The worktree at the tree's HEAD plus the patches.
+[ -n "${KIT_BROKEN_PARSE_ONLY:-}" ] ||
+	patched_worktree "$BROKEN_SRC" "$(git -C "$TREE" rev-parse HEAD)" "${patches[@]}"
 log "broken/$name: the tree's HEAD + $(printf 'tests/broken/%s ' "${patches[@]##*/}")"
 
 # The kernel config: '#!config NAME' in the .expect file, else x86_64.

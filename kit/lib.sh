@@ -201,6 +201,26 @@ worktree_at() {
 	fi
 }
 
+# patched_worktree DIR COMMIT PATCH...: DIR a worktree of the tree at
+# COMMIT with PATCHes applied in order.  Checked out again only when the
+# commit or a patch changed (a stamp beside DIR), so that the build in it
+# stays incremental; a patch that does not apply is one error, and the stamp
+# is not written, so the next run starts over.
+patched_worktree() {
+	local dir=$1 commit=$2 p want stamp
+	shift 2
+	stamp=$(dirname "$dir")/kit-stamp
+	want="$commit $(cat "$@" | sha256sum | cut -d' ' -f1)"
+	[ -f "$dir/Makefile" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+	rm -f "$stamp"
+	worktree_at "$dir" "$commit"
+	for p; do
+		git -C "$dir" apply "$p" ||
+			die "${p#"$KIT_ROOT"/} does not apply to $(git -C "$TREE" log -1 --format='%h ("%s")' "$commit")"
+	done
+	echo "$want" >"$stamp"
+}
+
 # The series' test patches: those whose subject names selftests or KUnit.
 series_test_patches() {
 	local p

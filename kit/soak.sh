@@ -38,16 +38,7 @@ taps=()
 for k in $kernels; do
 	v=probe; commit=$(git -C "$TREE" rev-parse HEAD); pp=nmi-probe.patch
 	[ "$k" = base ] && { v=probe-base; commit=$(git -C "$TREE" rev-parse base); pp=nmi-probe-base.patch; }
-	src=$(src_dir "$v")
-	want="$commit $(sha256sum <"$KIT_ROOT/tests/broken/$pp" | cut -d' ' -f1)"
-	stamp=$(dirname "$src")/kit-stamp
-	if [ ! -f "$src/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-		rm -f "$stamp"
-		worktree_at "$src" "$commit"
-		git -C "$src" apply "$KIT_ROOT/tests/broken/$pp" ||
-			die "tests/broken/$pp does not apply to $k ($(git -C "$TREE" log -1 --format=%s "$commit"))"
-		echo "$want" >"$stamp"
-	fi
+	patched_worktree "$(src_dir "$v")" "$commit" "$KIT_ROOT/tests/broken/$pp"
 	bash "$KIT_ROOT/kit/build.sh" "$v" x86_64
 	for l in $lanes; do
 		# Host seconds: boot, and the soak at Bochs' pace (~6 host s per

@@ -47,16 +47,7 @@ done <"$runs"
 # checked out again only when either changed (incremental build).
 parse_only=${KIT_VECTORING_PARSE_ONLY:-}
 if [ -z "$parse_only" ] && [[ " ${R_KERNEL[*]} " == *" experiment "* ]]; then
-	head=$(git -C "$TREE" rev-parse HEAD)
-	want="$head $(sha256sum <"$xpatch" | cut -d' ' -f1)"
-	stamp=$BUILD/experiment/kit-stamp
-	if [ ! -f "$EXPERIMENT_SRC/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-		rm -f "$stamp"
-		worktree_at "$EXPERIMENT_SRC" "$head"
-		git -C "$EXPERIMENT_SRC" apply "$xpatch" ||
-			die "experiments/${xpatch##*/} does not apply to the tree's HEAD ($(git -C "$TREE" log -1 --format=%s))"
-		echo "$want" >"$stamp"
-	fi
+	patched_worktree "$EXPERIMENT_SRC" "$(git -C "$TREE" rev-parse HEAD)" "$xpatch"
 	bash "$KIT_ROOT/kit/build.sh" experiment x86_64
 fi
 if [ -z "$parse_only" ] && [[ " ${R_KERNEL[*]} " == *" base "* ]]; then

@@ -139,6 +139,18 @@ plan_test_source() {
 # A console line that fails a lane: a kernel warning, bug, oops, lockdep or
 # KASAN report, or a panic.
 BAD_CONSOLE='WARNING:|BUG:|Oops|possible circular|inconsistent lock state|KASAN|Kernel panic'
+# splat_sigs LOG: one line per splat on a serial console LOG, with what
+# differs between two kernels or two boots taken out (timestamps, CPU and
+# PID, line numbers, code offsets), so that a splat of the series can be
+# told from one plain 7.3 prints as well (kit/debug.sh, KIT_KNOWN_SPLATS).
+splat_sigs() {
+	{ grep -a -E "$BAD_CONSOLE" "$1" || true; } |
+		sed -E 's/^KIT-DMESG //; s/^\[ *[0-9.]+\] //; s/CPU: [0-9]+ PID: [0-9]+ //;
+			s/, CPU#[0-9]+: .*$//; s/ \[#[0-9]+\]//; s/\(pid:? ?[0-9]+\)//g;
+			s/(\.[chS]):[0-9]+/\1/g; s/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?//g;
+			s/ffff[0-9a-f]{12}/ADDR/g; s/[[:space:]]+$//' |
+		sort -u
+}
 
 # The third variant, 'tests': the base with only the series' test patches
 # (kit/red.sh), to show that the tests fail without the fixes.

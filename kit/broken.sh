@@ -160,12 +160,15 @@ while read -r lane verdict tests; do
 			sed -E 's/^(EIP|RIP): ([0-9a-f]{4}:)?//' | sort -u || true)
 		lastf=${tests##* }
 		above=$(awk -v f="$lastf" '$0 ~ "(^|[[:space:]])" f "\\+0x" && $0 !~ /\? / { exit } { print }' <<<"$trace")
+		# Any '? sym+off/size' in a line: test output written to the
+		# console at the same time can split a trace line.
+		qre='\? [A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+'
 		unrel=""
 		while read -r q sym; do
 			[ "$q" = "?" ] || continue
 			grep -qxF "$sym" <<<"$regips" || unrel+="? $sym; "
-		done < <(grep -E '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$above" | sed -E 's/^.*\? /? /')
-		stale=$(( $(grep -cE '(^|\] )[[:space:]]*\? [A-Za-z_]' <<<"$trace" || true) ))
+		done < <(grep -oE "$qre" <<<"$above" || true)
+		stale=$(( $(grep -oE "$qre" <<<"$trace" | wc -l) ))
 		if [ -z "$unrel" ]; then
 			tap_add "$tap" pass "$name: $lane lane: no unreliable entry up to $lastf" 0 "$stale '?' line(s) in all"
 		else

@@ -34,7 +34,7 @@ CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
 	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench run check check-full mail-check matrix red summary mail clean \
-	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring soak bad-input
+	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring soak bad-input reliability
 
 help:
 	@echo 'make run         tree, build, boot the patched kernel on the Intel VMX host (idt lane)'
@@ -47,7 +47,8 @@ help:
 	@echo 'make build-all   every config of the base'"'"'s matrix (kit/base-$(KIT_BASE).conf)'
 	@echo 'make matrix      each patch x each matrix config builds, no new warnings; W=1/sparse/kernel-doc'
 	@echo 'make mail-check  static lane + matrix (what a series needs before mailing)'
-	@echo 'make check-full  check + matrix + mail, and the same for the 6.12 backport (not in CI)'
+	@echo 'make check-full  check + matrix + mail + reliability, and the same for the 6.12 backport (not in CI)'
+	@echo 'make reliability debug (x86_64-debug, -cfi), soak, bad-input and the IBT/CFI/lockdep/soak defects'
 	@echo 'make static      static lane: series applies, checkpatch --strict, claims'
 	@echo 'make qemu        qemu lane: boot + KUnit under QEMU (KVM if it works, else TCG)'
 	@echo 'make vmx         idt vmx lane on the patched kernel, PLAN=$(PLANS)/<name>.plan'
@@ -212,6 +213,23 @@ DURATION ?= 20
 soak: tree
 	@SOAK_DURATION=$(DURATION) bash $(KIT)/soak.sh
 
+# Everything of issue 14 (results/reliability.md), in one go; not in CI
+# (~1.5-2.5 h on 2 cores, most of it cold debug and clang builds).  Each
+# step runs even if one before it failed; the target fails if any did.
+RELIABILITY_STEPS = debug debug-cfi soak bad-input \
+	broken-ibt-no-endbr broken-irq-left-on broken-soak-nmi-lost broken-cfi-wrong-type
+reliability: tree
+	@fail=""; for s in $(RELIABILITY_STEPS); do \
+		case $$s in \
+		debug) $(MAKE) --no-print-directory debug DEBUG_CONFIG=x86_64-debug ;; \
+		debug-cfi) $(MAKE) --no-print-directory debug DEBUG_CONFIG=x86_64-cfi ;; \
+		broken-*) $(MAKE) --no-print-directory broken BROKEN=$${s#broken-} ;; \
+		*) $(MAKE) --no-print-directory $$s ;; \
+		esac || fail="$$fail $$s"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "reliability: failed:$$fail" >&2; exit 1; fi; \
+	echo "reliability: all of $(RELIABILITY_STEPS) passed"
+
 summary:
 	@bash $(KIT)/summary.sh
 
@@ -229,6 +247,7 @@ mail-check: static matrix
 check-full: check
 	@bash $(KIT)/matrix.sh
 	@bash $(KIT)/mail.sh
+	@$(if $(filter 7.3,$(KIT_BASE)),$(MAKE) --no-print-directory reliability,true)
 	@$(if $(filter 7.3,$(KIT_BASE)),$(MAKE) --no-print-directory KIT_BASE=6.12 check-full,true)
 
 # The upstream KVM selftests on the baseline and the patched kernel, and

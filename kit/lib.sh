@@ -68,7 +68,14 @@ run_logged() {
 	wait "$pid" || rc=$?
 	trap - INT TERM
 	if (( rc != 0 )); then
-		tail -n 40 "$logf" >&2
+		# The errors first (a parallel make goes on building after
+		# one, so the log's tail may not show it), then the tail.
+		if grep -q -E ': (fatal )?error:|No space left on device' "$logf"; then
+			echo "--- errors in $logf:" >&2
+			grep -E ': (fatal )?error:|No space left on device' "$logf" | head -n 20 >&2
+			echo "--- the log's last lines:" >&2
+		fi
+		tail -n 20 "$logf" >&2
 		die "$what failed (exit $rc), see $logf"
 	fi
 	log "$what: done in $(( SECONDS - start )) s"

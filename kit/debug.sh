@@ -66,14 +66,15 @@ for k in $order; do
 			[ -n "$known" ] && grep -q -x -F -e "$sg" "$known" && mark=" (7.3 too)"
 			cell+="${cell:+<br>}\`${sg//|/\\|}\`$mark"
 		done <<<"$sigs"
+		nok=$(grep -c '^ok ' "$RESULTS/$t.tap" || true)
+		nnot=$(grep -c '^not ok ' "$RESULTS/$t.tap" || true)
 		notok=$(sed -n 's/^not ok [0-9]* \([^ #]*\).*/\1/p' "$RESULTS/$t.tap" | paste -s -d, -)
-		printf '| %s | %s | %s | %s | %s |\n' "$lane" "$k" \
-			"$(grep -c '^ok ' "$RESULTS/$t.tap" || true)" \
-			"$(grep -c '^not ok ' "$RESULTS/$t.tap" || true)${notok:+ ($notok)}" "${cell:-none}" >>"$md.new"
+		printf '| %s | %s | %s | %s | %s |\n' "$lane" "$k" "$nok" "$nnot${notok:+ ($notok)}" \
+			"${cell:-none}" >>"$md.new"
 		if [ "$k" = patched ]; then
 			taps+=("$RESULTS/$t.tap") lanes+=("$t")
 		else
-			log "debug: 7.3 on $lane (shown, not judged): $(grep -c '^ok ' "$RESULTS/$t.tap" || true) ok, $(grep -c '^not ok ' "$RESULTS/$t.tap" || true) not ok, $(sed '/^$/d' "$splats" | wc -l) splat(s) -> ${splats#"$KIT_ROOT"/}"
+			log "debug: 7.3 on $lane (shown, not judged): $nok ok, $nnot not ok, $(wc -l <"$splats") splat(s) -> ${splats#"$KIT_ROOT"/}"
 		fi
 	done
 done

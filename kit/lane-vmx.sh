@@ -486,11 +486,12 @@ artifact='^$'
 # note, not blamed on the kernel under test.
 known=${KIT_KNOWN_SPLATS:-}
 [ -z "$known" ] || [ -f "$known" ] || die "KIT_KNOWN_SPLATS=$known: no such file"
-bad=$(splat_sigs "$logf" | grep -a -v -E "$artifact" |
+sigs=$(splat_sigs "$logf")
+bad=$(grep -a -v -E "$artifact" <<<"$sigs" |
 	{ if [ -n "$known" ]; then grep -a -v -x -F -f "$known" || true; else cat; fi; } |
 	head -n 1 || true)
 if [ -n "$known" ]; then
-	splat_sigs "$logf" | grep -a -x -F -f "$known" | sed 's/^/# note: also on 7.3: /' >>"$tap" || true
+	grep -a -x -F -f "$known" <<<"$sigs" | sed 's/^/# note: also on 7.3: /' >>"$tap" || true
 fi
 if grep -a -q -E "WARNING:.*($artifact)" "$logf"; then
 	echo "# note: ignored the known Bochs 1-CPU CPUID artifact: $(grep -a -m1 -E "WARNING:.*($artifact)" "$logf" | cut -c1-100)" >>"$tap"

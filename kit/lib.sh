@@ -70,10 +70,10 @@ run_logged() {
 	if (( rc != 0 )); then
 		# The errors first (a parallel make goes on building after
 		# one, so the log's tail may not show it), then the tail.
-		if grep -q -E ': (fatal )?error:|No space left on device' "$logf"; then
-			echo "--- errors in $logf:" >&2
-			grep -E ': (fatal )?error:|No space left on device' "$logf" | head -n 20 >&2
-			echo "--- the log's last lines:" >&2
+		local errs
+		errs=$(grep -E ': (fatal )?error:|No space left on device' "$logf" | head -n 20 || true)
+		if [ -n "$errs" ]; then
+			printf -- '--- errors in %s:\n%s\n--- the log'"'"'s last lines:\n' "$logf" "$errs" >&2
 		fi
 		tail -n 20 "$logf" >&2
 		die "$what failed (exit $rc), see $logf"

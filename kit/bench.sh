@@ -29,7 +29,7 @@ export KIT_VMX_HOST=bochs-2.7
 # the headline figures come from the undisturbed run).
 # The vmx lane's name for a run of VARIANT with the patched tree's programs.
 lane_name() {
-	if [ "$1" = patched ]; then echo "vmx-patched-$pname"; else echo "vmx-$1-tests-patched-$pname"; fi
+	local r; r=$(vmx_result idt "$1" patched x86_64 "$plan"); echo "${r##*/}"
 }
 rc=0
 for v in base patched; do

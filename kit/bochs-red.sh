@@ -21,8 +21,7 @@ declare -A ran=()
 results=()
 while read -r lane t args; do
 	case $lane in '' | '#'*) continue ;; idt | fred) ;; *) die "${expect#"$KIT_ROOT"/}: lane '$lane' (idt or fred)" ;; esac
-	vtap=$RESULTS/vmx-$lane-patched-emu-bochs-unpatched.tap
-	[ "$lane" = idt ] && vtap=$RESULTS/vmx-patched-emu-bochs-unpatched.tap
+	vtap=$(vmx_result "$lane" patched patched x86_64 "$plan" unpatched).tap
 	if [ -z "${ran[$lane $args]:-}" ]; then
 		# The unpatched emulator can hang the kernel at boot (an
 		# interrupt nested where it corrupts state): a boot failure

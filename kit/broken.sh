@@ -48,7 +48,6 @@ if [ -z "$plan" ]; then
 	plan=$PLANS/${plan:-vmx-check}.plan
 fi
 [ -f "$plan" ] || die "no plan $plan"
-ctag=broken-tests-patched; [ "$cfg" = x86_64 ] || ctag+=-$cfg
 # KIT_BROKEN_PARSE_ONLY=1: judge the last run's lane results again.
 parse_only=${KIT_BROKEN_PARSE_ONLY:-}
 [ -n "$parse_only" ] || bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
@@ -63,8 +62,7 @@ for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
 	fi
 	[ -n "$parse_only" ] || KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
 		bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
-	t=$RESULTS/vmx-$ctag-$(basename "$plan" .plan).tap
-	[ "$lane" = idt ] || t=$RESULTS/vmx-$lane-$ctag-$(basename "$plan" .plan).tap
+	t=$(vmx_result "$lane" broken patched "$cfg" "$plan").tap
 	laneTap[$lane]=$t
 done
 

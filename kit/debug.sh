@@ -27,7 +27,6 @@ order=""
 [[ " $kernels " == *" patched "* ]] && order+=" patched"
 
 plan=$PLANS/vmx-check.plan
-pname=$(basename "$plan" .plan)
 for k in $order; do
 	bash "$KIT_ROOT/kit/build.sh" "$k" "$cfg"
 done
@@ -53,9 +52,7 @@ for k in $order; do
 		fi
 		KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched KIT_KNOWN_SPLATS=$known \
 			bash "$KIT_ROOT/kit/lane-vmx.sh" "$k" "$plan" || true
-		t=vmx-$k; [ "$k" = patched ] || t+=-tests-patched
-		t+=-$cfg-$pname
-		[ "$lane" = idt ] || t=vmx-fred-${t#vmx-}
+		t=$(vmx_result "$lane" "$k" patched "$cfg" "$plan"); t=${t##*/}
 		[ -f "$RESULTS/$t.tap" ] || die "lane $lane/$k left no $RESULTS/$t.tap"
 		sigs=$(splat_sigs "$RESULTS/$t.log")
 		[ "$k" = base ] && printf '%s\n' "$sigs" | sed '/^$/d' >"$splats"

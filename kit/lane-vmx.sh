@@ -118,20 +118,19 @@ esac
 # The selftests' tree: the kernel's own, unless KIT_SELFTESTS_FROM says.
 stv=${KIT_SELFTESTS_FROM:-$variant}
 src_dir "$stv" >/dev/null
-tag=$variant; [ "$stv" = "$variant" ] || tag=$variant-tests-$stv
-# The config joins the name when it is not the default one.
-ctag=$tag; [ "$cfg" = x86_64 ] || ctag=$tag-$cfg
-name=vmx-$ctag-$pname
-[ "$lane" = idt ] || name=vmx-$lane-$ctag-$pname
 flavour=${KIT_BOCHS_FLAVOUR:-patched}
 case $flavour in
 patched) ;;
-unpatched) [ "$host" = bochs ] || die "KIT_BOCHS_FLAVOUR=unpatched needs the kit's Bochs (host $host)"
-	   name+=-bochs-unpatched ;;
+unpatched) [ "$host" = bochs ] || die "KIT_BOCHS_FLAVOUR=unpatched needs the kit's Bochs (host $host)" ;;
 *) die "KIT_BOCHS_FLAVOUR=$flavour: patched or unpatched" ;;
 esac
-tap=$RESULTS/$name.tap
-logf=$RESULTS/$name.log
+# The initramfs and disk are shared by both lanes and every flavour.
+tag=$variant; [ "$stv" = "$variant" ] || tag=$variant-tests-$stv
+ctag=$tag; [ "$cfg" = x86_64 ] || ctag=$tag-$cfg
+res=$(vmx_result "$lane" "$variant" "$stv" "$cfg" "$plan" "$flavour")
+name=${res##*/}
+tap=$res.tap
+logf=$res.log
 mkdir -p "$RESULTS" "$BUILD/bochs" "$BUILD/initramfs"
 
 # A test of the plan that the variant's tree does not have (the series' own

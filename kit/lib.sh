@@ -280,6 +280,22 @@ tap_finish() {
 
 # Results: each lane writes build/results/<lane>.tap and <lane>.log.
 # result_line <file> ok|not ok <n> <name> [# SKIP reason] [time]
+# vmx_result LANE VARIANT SELFTESTS_FROM CONFIG PLAN [FLAVOUR]: where
+# lane-vmx.sh leaves a run's results, without the extension (.tap, .log,
+# .times, .run and .bochs.log sit there):
+# $RESULTS/vmx[-fred]-VARIANT[-tests-FROM][-CONFIG]-PLANNAME[-bochs-unpatched].
+# The one place that name is spelt: the lane writes it, every target that
+# reads a lane's TAP asks here.
+vmx_result() {
+	local lane=$1 variant=$2 stv=$3 cfg=$4 plan=$5 flavour=${6:-patched} n
+	n=$variant
+	[ "$stv" = "$variant" ] || n+=-tests-$stv
+	[ "$cfg" = x86_64 ] || n+=-$cfg
+	[ "$lane" = idt ] || n=$lane-$n
+	n=vmx-$n-$(basename "$plan" .plan)
+	[ "$flavour" = patched ] || n+=-bochs-$flavour
+	echo "$RESULTS/$n"
+}
 tap_begin() { mkdir -p "$RESULTS"; : >"$1"; echo "TAP version 13" >>"$1"; }
 tap_add() {
 	# tap_add FILE STATUS NAME SECONDS [DIRECTIVE]

@@ -21,11 +21,13 @@ if [ "${1:-}" = --lanes ]; then mode=lanes; shift; fi
 plan=${1:-$PLANS/vmx-full.plan}
 pname=$(basename "$plan" .plan)
 if [ "$mode" = kernels ]; then
-	btap=$RESULTS/vmx-base-$pname.tap ptap=$RESULTS/vmx-patched-$pname.tap
+	btap=$(vmx_result idt base base x86_64 "$plan").tap
+	ptap=$(vmx_result idt patched patched x86_64 "$plan").tap
 	aname=baseline bname=patched out=parity
 	title="Parity: upstream KVM selftests, baseline vs patched (vmx lane)"
 else
-	btap=$RESULTS/vmx-patched-$pname.tap ptap=$RESULTS/vmx-fred-patched-$pname.tap
+	btap=$(vmx_result idt patched patched x86_64 "$plan").tap
+	ptap=$(vmx_result fred patched patched x86_64 "$plan").tap
 	aname="idt lane" bname="fred lane" out=lanes
 	title="The idt and the fred lane: upstream KVM selftests on the patched kernel"
 fi

@@ -65,7 +65,7 @@ bash "$KIT_ROOT/kit/build.sh" tests x86_64
 bash "$KIT_ROOT/kit/lane-qemu.sh" tests || true
 bash "$KIT_ROOT/kit/lane-vmx.sh" tests "$plan" || true
 qtap=$RESULTS/qemu-tests.tap
-vtap=$RESULTS/vmx-tests-$(basename "$plan" .plan).tap
+vtap=$(vmx_result idt tests tests x86_64 "$plan").tap
 
 for f in "$qtap" "$vtap"; do
 	if grep -q '^ok [0-9]* boot' "$f" 2>/dev/null; then

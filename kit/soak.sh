@@ -45,8 +45,7 @@ for k in $kernels; do
 		# guest s with two busy CPUs), with room.
 		KIT_VMX_LANE=$l KIT_SELFTESTS_FROM=patched KIT_VMX_TIMEOUT=$((600 + duration * 15)) \
 			bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || true
-		t=$RESULTS/vmx-$v-tests-patched-soak.tap
-		[ "$l" = idt ] || t=$RESULTS/vmx-$l-$v-tests-patched-soak.tap
+		t=$(vmx_result "$l" "$v" patched x86_64 "$plan").tap
 		taps+=("$k $l $t")
 	done
 done

@@ -93,9 +93,7 @@ for i in "${!R_NAME[@]}"; do
 	[ "$cmd" = - ] || echo "#!cmdline $cmd" >>"$rplan"
 	[ -n "$parse_only" ] || KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
 		bash "$KIT_ROOT/kit/lane-vmx.sh" "$kernel" "$rplan" || true
-	tag=$kernel; [ "$kernel" = patched ] || tag=$kernel-tests-patched
-	lt=$RESULTS/vmx-$tag-vectoring-$name.tap
-	[ "$lane" = idt ] || lt=$RESULTS/vmx-$lane-$tag-vectoring-$name.tap
+	lt=$(vmx_result "$lane" "$kernel" patched x86_64 "$rplan").tap
 	if ! grep -q '^ok [0-9]* boot' "$lt" 2>/dev/null; then
 		for c in "${CASES[@]}"; do CELL[$name.$c]="no-boot"; done
 		continue

@@ -116,6 +116,30 @@ if [[ $got == *"not ok "[0-9]*" host # the fred lane needs FRED on"* ]]; then
 else
 	tap_add "$tap" fail "vmx-host: fred lane on a kernel without FRED" 0 "${got:-no TAP}"
 fi
+
+# The result names every target reads a lane's TAP by (vmx_result): the
+# lane writes them, debug, soak, broken, bench, parity, red and vectoring
+# read them, so a change here must show in each.
+names_ok=1 names_bad=""
+while read -r want args; do
+	# shellcheck disable=SC2086 # ARGS are words
+	got=$(vmx_result $args); got=${got#"$RESULTS"/}
+	[ "$got" = "$want" ] || { names_ok=0; names_bad+=" [$args] -> $got, want $want;"; }
+done <<'EOF'
+vmx-patched-vmx-check idt patched patched x86_64 tests/plans/vmx-check.plan
+vmx-fred-patched-vmx-check fred patched patched x86_64 vmx-check
+vmx-base-tests-patched-vmx-check idt base patched x86_64 vmx-check
+vmx-fred-base-tests-patched-x86_64-debug-vmx-check fred base patched x86_64-debug vmx-check
+vmx-broken-tests-patched-x86_64-cfi-vmx-check idt broken patched x86_64-cfi vmx-check.plan
+vmx-fred-probe-tests-patched-soak fred probe patched x86_64 soak
+vmx-tests-vmx-check idt tests tests x86_64 vmx-check
+vmx-fred-patched-emu-bochs-unpatched fred patched patched x86_64 emu unpatched
+EOF
+if (( names_ok )); then
+	tap_add "$tap" pass "vmx-host: result names (vmx_result) for 8 lane/kernel/config/plan cases" 0
+else
+	tap_add "$tap" fail "vmx-host: result names (vmx_result)" 0 "$names_bad"
+fi
 tap_end "$tap"
 log "kit: $(grep -c '^ok ' "$tap" || true) ok, $(grep -c '^not ok ' "$tap" || true) not ok -> ${tap#"$KIT_ROOT"/}"
 grep '^not ok ' "$tap" >&2 || exit 0

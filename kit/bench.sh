@@ -10,12 +10,25 @@
 # committed copy is bench/results.md; tests/plans/bench-noflush.plan runs
 # it with the L1D flush off on both kernels, to show the dispatch alone).
 #
+# BENCH_KERNELS=probe runs it on the kernels with the kit's NMI probe
+# (7.3 and the series, each + tests/broken/nmi-probe*.patch, built in their
+# own worktrees): tests/plans/bench-nmi.plan takes the NMIs from the
+# probe, whose handler is short, so that the NMI dispatch shows ('make
+# bench-nmi').  The probe adds the same two calls to x86_entry_from_kvm()
+# on both kernels.  The table goes to $RESULTS/PLANNAME.md.
+#
 # Fails only when the benchmark did not produce figures (a lane that did
 # not run, a kind without samples); never on the figures themselves.
 . "$(dirname "$0")/lib.sh"
 
 plan=${1:-$PLANS/bench.plan}
+[ -f "$plan" ] || die "no plan $plan"
 pname=$(basename "$plan" .plan)
+case ${BENCH_KERNELS:-plain} in
+plain) kbase=base kpatched=patched ;;
+probe) kbase=$(probe_kernel base) kpatched=$(probe_kernel patched) ;;
+*) die "BENCH_KERNELS=$BENCH_KERNELS: plain or probe" ;;
+esac
 # 2 CPUs: the vCPU on CPU 1, the events sent from CPU 0.  With
 # KIT_BOCHS_CPUS=1 only the timer kind runs (the others say SKIP).
 export KIT_BOCHS_CPUS=${KIT_BOCHS_CPUS:-2} KIT_SELFTESTS_FROM=patched
@@ -32,12 +45,13 @@ lane_name() {
 	local r; r=$(vmx_result idt "$1" patched x86_64 "$plan"); echo "${r##*/}"
 }
 rc=0
-for v in base patched; do
+for which in base patched; do
+	v=$kbase; [ "$which" = base ] || v=$kpatched
 	bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || rc=$?
 	(( rc != 2 )) || die "vmx lane could not run Bochs ($v kernel): no figures"
-	cp "$RESULTS/$(lane_name "$v").log" "$RESULTS/bench-$v.log"
-	stops=$RESULTS/bench-$v.stops
-	split=$RESULTS/bench-$v.breakdown.json
+	cp "$RESULTS/$(lane_name "$v").log" "$RESULTS/$pname-$which.log"
+	stops=$RESULTS/$pname-$which.stops
+	split=$RESULTS/$pname-$which.breakdown.json
 	# Bochs' debugger now and then skips a stop, and which ones varies from
 	# run to run (runs are not bit-identical: the guest's RDRAND seeds, stack
 	# randomization).  An exit with a skipped stop of its handler is left
@@ -55,15 +69,15 @@ print(" ".join(k for k, v in sorted(d.items()) if not v["exits"]))' "$split" 2>/
 		warn "breakdown, $v kernel, try $try: no complete exit of: $empty"
 	done
 done
-base_log=$RESULTS/bench-base.log
-patched_log=$RESULTS/bench-patched.log
+base_log=$RESULTS/$pname-base.log
+patched_log=$RESULTS/$pname-patched.log
 
 # The setup, for the results file.
 npatches=0
 for f in "$SERIES"/*.patch; do
 	case $f in */0000-*|*'*'*) ;; *) npatches=$((npatches + 1)) ;; esac
 done
-base_tap=$RESULTS/$(lane_name base).tap
+base_tap=$RESULTS/$(lane_name "$kbase").tap
 lane=$(sed -n 's/^# lane: .*\(Bochs [^,]*\).*/\1/p' "$base_tap" | head -n 1)
 setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
 
@@ -75,10 +89,14 @@ setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" 
   instruction (bench/README.md); on a real CPU they are cycles.
 - Baseline: $(grep -a -m1 -o 'KIT-BEGIN kernel=[^ ]*' "$base_log" | sed 's/.*=//') at tag \`base\`;
   patched: the same with series/ ($npatches patches).
+- Plan: tests/plans/$pname.plan$(sed -n 's/^#!cmdline \(.*\)/ (kernel arguments: \1)/p' "$plan" | head -n 1).
+"
+[ "$kbase" = base ] || setup+="- Both kernels carry the kit's NMI probe (tests/broken/nmi-probe*.patch): the NMI
+  source, and two calls in x86_entry_from_kvm() on each.
 "
 python3 "$KIT_ROOT/kit/bench/table.py" "$base_log" "$patched_log" \
-	--breakdown "$RESULTS/bench-base.breakdown.json" "$RESULTS/bench-patched.breakdown.json" \
-	--setup "$setup" --md "$RESULTS/bench.md" || die "no figures (see the logs ${base_log#"$KIT_ROOT"/} and ${patched_log#"$KIT_ROOT"/})"
-log "bench: table in ${RESULTS#"$KIT_ROOT"/}/bench.md (committed copy: bench/results.md)"
+	--breakdown "$RESULTS/$pname-base.breakdown.json" "$RESULTS/$pname-patched.breakdown.json" \
+	--setup "$setup" --md "$RESULTS/$pname.md" || die "no figures (see the logs ${base_log#"$KIT_ROOT"/} and ${patched_log#"$KIT_ROOT"/})"
+log "bench: table in ${RESULTS#"$KIT_ROOT"/}/$pname.md (committed copy: bench/results.md)"
 (( rc == 0 )) || warn "a vmx lane reported failures (rc=$rc): see build/results/vmx-*-$pname.tap"
 exit 0

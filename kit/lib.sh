@@ -240,6 +240,22 @@ patched_worktree() {
 	echo "$want" >"$stamp"
 }
 
+# probe_kernel base|patched: build the kernel with the kit's NMI probe
+# (tests/broken/nmi-probe.patch on the tree's HEAD, nmi-probe-base.patch on
+# 'base') in its worktree, incrementally, and print its variant
+# (probe, probe-base).  For kit/soak.sh and kit/bench.sh.
+probe_kernel() {
+	local v=probe commit pp=nmi-probe.patch
+	case $1 in
+	patched) commit=$(git -C "$TREE" rev-parse HEAD) ;;
+	base) v=probe-base commit=$(git -C "$TREE" rev-parse base) pp=nmi-probe-base.patch ;;
+	*) die "probe_kernel: base or patched, not '$1'" ;;
+	esac
+	patched_worktree "$(src_dir "$v")" "$commit" "$KIT_ROOT/tests/broken/$pp"
+	bash "$KIT_ROOT/kit/build.sh" "$v" x86_64 >&2
+	echo "$v"
+}
+
 # The series' test patches: those whose subject names selftests or KUnit.
 series_test_patches() {
 	local p

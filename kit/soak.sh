@@ -36,10 +36,7 @@ tap=$RESULTS/soak.tap
 md=$RESULTS/soak.md
 taps=()
 for k in $kernels; do
-	v=probe; commit=$(git -C "$TREE" rev-parse HEAD); pp=nmi-probe.patch
-	[ "$k" = base ] && { v=probe-base; commit=$(git -C "$TREE" rev-parse base); pp=nmi-probe-base.patch; }
-	patched_worktree "$(src_dir "$v")" "$commit" "$KIT_ROOT/tests/broken/$pp"
-	bash "$KIT_ROOT/kit/build.sh" "$v" x86_64
+	v=$(probe_kernel "$k")
 	for l in $lanes; do
 		# Host seconds: boot, and the soak at Bochs' pace (~6 host s per
 		# guest s with two busy CPUs), with room.

@@ -17,7 +17,11 @@
  *           IPI (CALL_FUNCTION_SINGLE_VECTOR) to the CPU that runs the vCPU
  *   device  one byte written to /dev/ttyS0 with its IRQ routed to CPU 1:
  *           the 8250's transmit interrupt (a device vector, common_interrupt)
- *   nmi     sysrq 'l': an NMI backtrace request to every other CPU
+ *   nmi     sysrq 'l': an NMI backtrace request to every other CPU; or,
+ *           with -N probe, one NMI IPI from the kit's NMI probe
+ *           (/sys/module/kit_nmi_probe/parameters/storm, a kernel with
+ *           tests/broken/nmi-probe*.patch), whose NMI_LOCAL handler is a
+ *           few lines: the dispatch is visible in its figures
  *
  * Each event gets a window: the host opens it (an odd number in guest
  * memory), waits until the guest has seen it, sends the event, waits until
@@ -27,7 +31,8 @@
  * dropped.  An NMI window is longer (sysrq prints its header synchronously
  * to the console first), and timer ticks land in it too: the largest gap
  * of the window is the NMI (it prints a backtrace; a tick costs a fraction
- * of that), the others are counted as extra.  Timer samples are the gaps of
+ * of that), the others are counted as extra.  The probe's NMI windows are
+ * short and take exactly one gap, like the IPI's.  Timer samples are the gaps of
  * the timer phase, in which CPU 0 sleeps.
  *
  * The /proc/interrupts rows of CPU 1 (LOC, CAL, NMI, the tty's IRQ) are
@@ -41,11 +46,12 @@
  * Output: one line per kind,
  *   exit_bench: kind=K samples=N median=M p10=A p90=B min=C max=D
  *               dropped=X extra=Y events=E irqs=I
- * and "exit_bench: done".  Exit 0 if every kind that could run has
+ * "exit_bench: nmi_source=sysrq|probe" and "exit_bench: done".  Exit 0 if every kind that could run has
  * samples, 4 (KSFT_SKIP) if the machine cannot run the benchmark.
  *
  * Usage: exit_bench [-t threshold] [-T timer_ms] [-i ipis] [-d bytes]
- *                   [-n nmis] [-k kinds]   (kinds: comma list, default all)
+ *                   [-n nmis] [-N sysrq|probe] [-k kinds]
+ *                   (kinds: comma list, default all)
  */
 #include <fcntl.h>
 #include <linux/membarrier.h>
@@ -79,6 +85,9 @@ static void pin_to_cpu(int cpu)
 static int vcpu_cpu = 1;
 #define MAX_GAPS	16384
 #define TTY		"ttyS0"
+#define PROBE_STORM	"/sys/module/kit_nmi_probe/parameters/storm"
+/* Where the NMIs come from (-N): "sysrq" or "probe". */
+static const char *nmi_source = "sysrq";
 
 struct gap {
 	uint64_t start;		/* TSC before the gap */
@@ -369,6 +378,20 @@ static void run_nmi(struct kind *k)
 {
 	int i, fd;
 
+	if (!strcmp(nmi_source, "probe")) {
+		if (access(PROBE_STORM, W_OK)) {
+			snprintf(k->skip, sizeof(k->skip),
+				 "no %s (a kernel with the kit's NMI probe)", PROBE_STORM);
+			return;
+		}
+		/* One NMI to CPU 1; the write returns once it was handled. */
+		for (i = 0; i < k->events; i++) {
+			open_window(k);
+			TEST_ASSERT(!write_file(PROBE_STORM, "1"), "write to %s failed", PROBE_STORM);
+			close_window();
+		}
+		return;
+	}
 	if (access("/proc/sysrq-trigger", W_OK)) {
 		snprintf(k->skip, sizeof(k->skip), "no /proc/sysrq-trigger (root, CONFIG_MAGIC_SYSRQ)");
 		return;
@@ -441,22 +464,35 @@ int main(int argc, char *argv[])
 	pthread_t thread;
 	struct gap *g;
 	uint32_t n;
-	int opt, i, missing = 0;
+	int opt, i, missing = 0, nmis = 0;
 
-	while ((opt = getopt(argc, argv, "t:T:i:d:n:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:T:i:d:n:N:k:")) != -1) {
 		switch (opt) {
 		case 't': threshold = strtoull(optarg, NULL, 0); break;
 		case 'T': kinds[0].events = atoi(optarg); break;
 		case 'i': kinds[1].events = atoi(optarg); break;
 		case 'd': kinds[2].events = atoi(optarg); break;
-		case 'n': kinds[3].events = atoi(optarg); break;
+		case 'n': nmis = atoi(optarg); break;
+		case 'N': nmi_source = optarg; break;
 		case 'k': only = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-t threshold] [-T timer_ms] [-i ipis] [-d bytes] [-n nmis] [-k kinds]\n",
+			fprintf(stderr, "usage: %s [-t threshold] [-T timer_ms] [-i ipis] [-d bytes] [-n nmis] [-N sysrq|probe] [-k kinds]\n",
 				argv[0]);
 			return 2;
 		}
 	}
+	if (strcmp(nmi_source, "sysrq") && strcmp(nmi_source, "probe")) {
+		fprintf(stderr, "%s: -N %s: the NMI source is sysrq or probe\n", argv[0], nmi_source);
+		return 2;
+	}
+	/* The probe's NMIs are cheap and its windows short: more of them, one gap each. */
+	if (!strcmp(nmi_source, "probe")) {
+		kinds[3].events = 100;
+		kinds[3].largest = false;
+	}
+	if (nmis)
+		kinds[3].events = nmis;
+	printf("exit_bench: nmi_source=%s\n", nmi_source);
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX) || kvm_cpu_has(X86_FEATURE_SVM));
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {

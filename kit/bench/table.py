@@ -24,6 +24,11 @@ KINDS = [
     ("device", "8250 UART transmit IRQ (IO-APIC, device vector)"),
     ("nmi", "NMI (sysrq-l backtrace request)"),
 ]
+# The nmi kind's event, by exit_bench's -N (its "nmi_source=" line).
+NMI_SOURCES = {
+    "sysrq": "NMI (sysrq-l backtrace request)",
+    "probe": "NMI IPI from the kit's NMI probe (NMI_LOCAL handler of a few lines)",
+}
 # How the series changes each kind's path, per base: on 6.12 KVM walked the
 # IDT; on 7.x 64-bit KVM already dispatches IRQ exits through FRED's table,
 # also on IDT hosts.
@@ -52,8 +57,13 @@ FIELDS = ("samples", "median", "p10", "p90", "min", "max", "dropped",
 def parse(path):
     """The figures per kind, the kernel release and whether the run ended."""
     kinds, skips, kernel, done = {}, {}, "?", False
+    source = "sysrq"
     with open(path, errors="replace") as f:
         for line in f:
+            m = re.search(r"exit_bench: nmi_source=(\w+)", line)
+            if m:
+                source = m.group(1)
+                continue
             m = re.search(r"KIT-BEGIN kernel=(\S+)", line)
             if m:
                 kernel = m.group(1)
@@ -67,7 +77,7 @@ def parse(path):
             if m:
                 vals = dict(re.findall(r"(\w+)=(-?\d+)", m.group(2)))
                 kinds[m.group(1)] = {k: int(v) for k, v in vals.items()}
-    return kinds, skips, kernel, done
+    return kinds, skips, kernel, done, source
 
 
 def fmt_dist(d):
@@ -100,8 +110,16 @@ def main():
             print("bench: error: " + e, file=sys.stderr)
         return 1
 
+    sources = {runs[n][4] for n in runs}
+    if len(sources) > 1:
+        print("bench: error: the two runs took their NMIs from different sources (%s)"
+              % ", ".join(sorted(sources)), file=sys.stderr)
+        return 1
+    source = sources.pop()
     rows = []
     for kind, what in KINDS:
+        if kind == "nmi":
+            what = NMI_SOURCES.get(source, what)
         change = CHANGES[kind]
         b, p = runs["baseline"][0].get(kind), runs["patched"][0].get(kind)
         skip = runs["baseline"][1].get(kind) or runs["patched"][1].get(kind)
@@ -132,7 +150,7 @@ def main():
 
     checks = []
     for name in ("baseline", "patched"):
-        kinds, _, kernel, _ = runs[name]
+        kinds, _, kernel, _, _ = runs[name]
         parts = []
         for kind, _ in KINDS:
             d = kinds.get(kind)

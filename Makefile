@@ -180,7 +180,7 @@ red: tree
 # the check plan.
 BROKEN ?= fred-orig-ax
 broken: build
-	@bash $(KIT)/broken.sh $(BROKEN) $(BROKEN_PLAN)
+	@BROKEN_CONFIG=$(BROKEN_CONFIG) bash $(KIT)/broken.sh $(BROKEN) $(BROKEN_PLAN)
 
 # A debug kernel (configs/debug.config: lockdep, entry, atomic sleep, RCU,
 # debug objects) on both vmx lanes, plain 7.3 first, then the series; a

@@ -12,6 +12,10 @@
 # checks such as dmesg-clean must fail there).  Writes $RESULTS/broken-NAME.tap; exit 0 iff the lanes said
 # what the .expect file says.  Not part of 'make check' (a kernel build):
 # 'make broken'.
+#
+# BROKEN_CONFIG=NAME builds it with that config instead of the .expect
+# file's (the unwind probe with clang: x86_64-cfi); the results are then
+# $RESULTS/broken-NAME-CONFIG.tap.
 . "$(dirname "$0")/lib.sh"
 
 name=${1:-fred-orig-ax}
@@ -41,6 +45,11 @@ log "broken/$name: the tree's HEAD + $(printf 'tests/broken/%s ' "${patches[@]##
 # The kernel config: '#!config NAME' in the .expect file, else x86_64.
 cfg=$(sed -n 's/^#!config //p' "$expect" | head -n 1)
 cfg=${cfg:-x86_64}
+tname=$name
+if [ -n "${BROKEN_CONFIG:-}" ]; then
+	[ "$BROKEN_CONFIG" = "$cfg" ] || tname=$name-$BROKEN_CONFIG
+	cfg=$BROKEN_CONFIG
+fi
 # The plan: the argument, else '#!plan NAME' (tests/plans/NAME.plan), else
 # the check plan.
 if [ -z "$plan" ]; then
@@ -51,7 +60,7 @@ fi
 # KIT_BROKEN_PARSE_ONLY=1: judge the last run's lane results again.
 parse_only=${KIT_BROKEN_PARSE_ONLY:-}
 [ -n "$parse_only" ] || bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
-tap=$RESULTS/broken-$name.tap
+tap=$RESULTS/broken-$tname.tap
 declare -A laneTap=()
 for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
 	if [ "$lane" = qemu ]; then

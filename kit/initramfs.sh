@@ -26,7 +26,7 @@ if [ "${KIT_INITRAMFS_ARCH:-x86_64}" = i386 ]; then
 	busybox=$(busybox_i386) || exit 1
 fi
 [ -x "$busybox" ] || die "no $busybox (busybox-static)"
-LC_ALL=C readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter' &&
+LC_ALL=C readelf -l "$busybox" 2>/dev/null | grep 'program interpreter' >/dev/null &&
 	die "$busybox is not static"
 
 # The inputs: file in the image <- file on the host.

@@ -86,7 +86,7 @@ run_logged() {
 ensure_pkgs() {
 	local missing=() p
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null ||
 			missing+=("$p")
 	done
 	(( ${#missing[@]} )) || return 0
@@ -294,8 +294,6 @@ tap_finish() {
 	! grep '^not ok ' "$1" >&2
 }
 
-# Results: each lane writes build/results/<lane>.tap and <lane>.log.
-# result_line <file> ok|not ok <n> <name> [# SKIP reason] [time]
 # vmx_result LANE VARIANT SELFTESTS_FROM CONFIG PLAN [FLAVOUR]: where
 # lane-vmx.sh leaves a run's results, without the extension (.tap, .log,
 # .times, .run and .bochs.log sit there):
@@ -312,6 +310,9 @@ vmx_result() {
 	[ "$flavour" = patched ] || n+=-bochs-$flavour
 	echo "$RESULTS/$n"
 }
+
+# Results: each lane writes build/results/<lane>.tap and <lane>.log.
+# result_line <file> ok|not ok <n> <name> [# SKIP reason] [time]
 tap_begin() { mkdir -p "$RESULTS"; : >"$1"; echo "TAP version 13" >>"$1"; }
 tap_add() {
 	# tap_add FILE STATUS NAME SECONDS [DIRECTIVE]
@@ -331,8 +332,12 @@ tap_end() { local n; n=$(grep -c '^\(not \)\?ok ' "$1" || true); echo "1..$n" >>
 # The machine's CPU, KVM device and kvm_intel's nesting switch; the
 # KIT_HOST_* variables point them elsewhere (tests/kit/vmx-host.sh).
 _host_cpuinfo() { cat "${KIT_HOST_CPUINFO:-/proc/cpuinfo}" 2>/dev/null; }
-cpu_model_name() { _host_cpuinfo | sed -n 's/^model name[[:space:]]*: //p' | head -n 1; }
-host_cpu_has() { _host_cpuinfo | grep -m1 '^flags' | grep -qw -- "$1"; }
+# These read cpuinfo to the end: under pipefail, a reader that stops early
+# (head, grep -m1, grep -q) can kill the writer with SIGPIPE on a big host
+# (512 CPUs: ~1 MiB) and fail the pipe although the answer was found.
+cpuinfo_field() { _host_cpuinfo | awk -F': ' -v k="$1" '!n && $1 ~ "^" k "[ \t]*$" { print $2; n = 1 }'; }
+cpu_model_name() { cpuinfo_field 'model name'; }
+host_cpu_has() { cpuinfo_field flags | awk -v f="$1" '{ for (i = 1; i <= NF; i++) if ($i == f) y = 1 } END { exit !y }'; }
 
 # Why this machine cannot be the qemu-kvm host (nested VMX under KVM on
 # a real Intel CPU); prints nothing when it can.
@@ -340,7 +345,7 @@ qemu_kvm_unusable() {
 	local dev=${KIT_HOST_KVM_DEV:-/dev/kvm}
 	local nested=${KIT_HOST_KVM_NESTED:-/sys/module/kvm_intel/parameters/nested}
 	local vendor n
-	vendor=$(_host_cpuinfo | sed -n 's/^vendor_id[[:space:]]*: //p' | head -n 1)
+	vendor=$(cpuinfo_field vendor_id)
 	if [ "$vendor" != GenuineIntel ]; then
 		echo "the CPU is not Intel (${vendor:-no vendor_id}: $(cpu_model_name))"
 	elif ! host_cpu_has vmx; then

@@ -35,7 +35,7 @@ fi
 
 ensure_pkgs "${PKGS_BUILD[@]}"
 # 32-bit programs (kit/i386/) need the i386 C library.
-printf '%s\n' "${tests[@]}" | grep -q '^i386/' && ensure_pkgs gcc-multilib
+printf '%s\n' "${tests[@]}" | grep '^i386/' >/dev/null && ensure_pkgs gcc-multilib
 mkdir -p "$out/hdr-obj" "$out/usr/include"
 
 MAKE=(nice -n 10 make -j"$(nproc)")
@@ -69,6 +69,6 @@ else
 fi
 
 for t in "${targets[@]}"; do
-	LC_ALL=C readelf -l "$t" | grep -q 'program interpreter' && die "$t is not static"
+	LC_ALL=C readelf -l "$t" | grep 'program interpreter' >/dev/null && die "$t is not static"
 done
 log "selftests/$variant: ${tests[*]}"

@@ -73,7 +73,7 @@ fetch_base() {
 	if grep -q -E '^(W|E): (Failed to fetch|Some index files failed)' "$apt/update.log"; then
 		die "could not reach the mirror of '$BASE_APT_SOURCE': $(grep -m1 -E '^(W|E): Failed to fetch' "$apt/update.log" | sed 's/^[WE]: //' | cut -c1-160)"
 	fi
-	if apt-cache "${APT_PRIV[@]}" madison "$BASE_PACKAGE" | awk '{ print $3 }' | grep -qxF "$BASE_VERSION"; then
+	if apt-cache "${APT_PRIV[@]}" madison "$BASE_PACKAGE" | awk '{ print $3 }' | grep -xF "$BASE_VERSION" >/dev/null; then
 		ver=$BASE_VERSION
 	else
 		ver=$(apt-cache "${APT_PRIV[@]}" madison "$BASE_PACKAGE" | awk '{ print $3 }' |

@@ -15,10 +15,14 @@ trap 'rm -rf "$fake"' EXIT
 
 # A machine: cpuinfo with VENDOR and FLAGS, /dev/kvm (a writable file
 # stands in), kvm_intel's nested parameter.
-machine() {
-	local vendor=$1 flags=$2 nested=$3
-	printf 'processor\t: 0\nvendor_id\t: %s\nmodel name\t: Made-up %s CPU\nflags\t\t: fpu %s\n' \
-		"$vendor" "$vendor" "$flags" >"$fake/cpuinfo"
+machine() {	# machine VENDOR FLAGS NESTED [CPUS]
+	local vendor=$1 flags=$2 nested=$3 cpus=${4:-1} i
+	for ((i = 0; i < cpus; i++)); do
+		printf 'processor\t: %d\nvendor_id\t: %s\nmodel name\t: Made-up %s CPU\nflags\t\t: fpu %s\n' \
+			"$i" "$vendor" "$vendor" "$flags"
+		# A real entry's other lines: a big host's cpuinfo is hundreds of KiB.
+		printf 'bugs\t\t: %s\n\n' "$(printf 'spectre_v%d ' $(seq 1 40))"
+	done >"$fake/cpuinfo"
 	: >"$fake/kvm"
 	echo "$nested" >"$fake/nested"
 	export KIT_HOST_CPUINFO=$fake/cpuinfo KIT_HOST_KVM_DEV=$fake/kvm KIT_HOST_KVM_NESTED=$fake/nested
@@ -42,6 +46,9 @@ check "Intel, VMX, nested: QEMU/KVM for the idt lane" qemu-kvm '^$' idt
 check "Intel without FRED: Bochs for the fred lane" bochs 'has no FRED' fred
 machine GenuineIntel "vmx fred" Y
 check "Intel with FRED: QEMU/KVM for the fred lane" qemu-kvm '^$' fred
+# A 512-CPU host: its cpuinfo is read to the end, whatever the pipe does.
+machine GenuineIntel "vmx fred" Y 512
+check "Intel with FRED, 512 CPUs: QEMU/KVM for the fred lane" qemu-kvm '^$' fred
 machine GenuineIntel "vmx" N
 check "Intel, nesting off: Bochs, says how to turn it on" bochs 'nested=1' idt
 machine GenuineIntel "sse" Y

@@ -22,7 +22,7 @@ plan=$PLANS/vectoring.plan
 test=x86/event_vectoring_test
 # The test's cases, in the order of the table.
 CASES=(pf gp ud db_single_step db_data icebp int3 int_n int3_two_exits
-       injected pending nested extint nmi)
+       injected pending nested extint gp_irq_pending nmi)
 
 [ -f "$runs" ] && [ -f "$xpatch" ] && [ -f "$plan" ] || die "experiments/ or $plan missing"
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||

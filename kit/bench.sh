@@ -78,7 +78,7 @@ for f in "$SERIES"/*.patch; do
 	case $f in */0000-*|*'*'*) ;; *) npatches=$((npatches + 1)) ;; esac
 done
 base_tap=$RESULTS/$(lane_name "$kbase").tap
-lane=$(sed -n 's/^# lane: .*\(Bochs [^,]*\).*/\1/p' "$base_tap" | head -n 1)
+lane=$(sed -n 's/^# host: [^:]*: //p' "$base_tap" | head -n 1)
 setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
 
 - Host: ${lane:-?}; \`clock: sync=none\`, fixed \`time0\`.

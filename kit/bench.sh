@@ -17,6 +17,10 @@
 # bench-nmi').  The probe adds the same two calls to x86_entry_from_kvm()
 # on both kernels.  The table goes to $RESULTS/PLANNAME.md.
 #
+# BENCH_LANE=fred runs it on the fred lane (the kit's FRED Bochs, or a
+# real FRED CPU): the figures only, as that Bochs has no debugger for the
+# breakdown; the table is then $RESULTS/PLANNAME-fred.md.
+#
 # Fails only when the benchmark did not produce figures (a lane that did
 # not run, a kind without samples); never on the figures themselves.
 . "$(dirname "$0")/lib.sh"
@@ -33,8 +37,13 @@ esac
 # KIT_BOCHS_CPUS=1 only the timer kind runs (the others say SKIP).
 export KIT_BOCHS_CPUS=${KIT_BOCHS_CPUS:-2} KIT_SELFTESTS_FROM=patched
 # The breakdown drives Bochs' internal debugger, which the kit's own build
-# leaves out: the benchmark still runs on Debian's Bochs 2.7 (idt lane).
-export KIT_VMX_HOST=bochs-2.7
+# leaves out: the idt lane's benchmark runs on Debian's Bochs 2.7.
+lane=${BENCH_LANE:-idt}
+case $lane in
+idt) export KIT_VMX_HOST=bochs-2.7 out=$pname ;;
+fred) export KIT_VMX_LANE=fred; out=$pname-fred ;;
+*) die "BENCH_LANE=$lane: idt or fred" ;;
+esac
 
 # Two runs per kernel: a plain one for the figures, and one under Bochs'
 # debugger with breakpoints for the split into handler and the rest (a
@@ -42,16 +51,17 @@ export KIT_VMX_HOST=bochs-2.7
 # the headline figures come from the undisturbed run).
 # The vmx lane's name for a run of VARIANT with the patched tree's programs.
 lane_name() {
-	local r; r=$(vmx_result idt "$1" patched x86_64 "$plan"); echo "${r##*/}"
+	local r; r=$(vmx_result "$lane" "$1" patched x86_64 "$plan"); echo "${r##*/}"
 }
 rc=0
 for which in base patched; do
 	v=$kbase; [ "$which" = base ] || v=$kpatched
 	bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || rc=$?
 	(( rc != 2 )) || die "vmx lane could not run Bochs ($v kernel): no figures"
-	cp "$RESULTS/$(lane_name "$v").log" "$RESULTS/$pname-$which.log"
-	stops=$RESULTS/$pname-$which.stops
-	split=$RESULTS/$pname-$which.breakdown.json
+	cp "$RESULTS/$(lane_name "$v").log" "$RESULTS/$out-$which.log"
+	[ "$lane" = idt ] || continue
+	stops=$RESULTS/$out-$which.stops
+	split=$RESULTS/$out-$which.breakdown.json
 	# Bochs' debugger now and then skips a stop, and which ones varies from
 	# run to run (runs are not bit-identical: the guest's RDRAND seeds, stack
 	# randomization).  An exit with a skipped stop of its handler is left
@@ -69,8 +79,8 @@ print(" ".join(k for k, v in sorted(d.items()) if not v["exits"]))' "$split" 2>/
 		warn "breakdown, $v kernel, try $try: no complete exit of: $empty"
 	done
 done
-base_log=$RESULTS/$pname-base.log
-patched_log=$RESULTS/$pname-patched.log
+base_log=$RESULTS/$out-base.log
+patched_log=$RESULTS/$out-patched.log
 
 # The setup, for the results file.
 npatches=0
@@ -78,10 +88,10 @@ for f in "$SERIES"/*.patch; do
 	case $f in */0000-*|*'*'*) ;; *) npatches=$((npatches + 1)) ;; esac
 done
 base_tap=$RESULTS/$(lane_name "$kbase").tap
-lane=$(sed -n 's/^# host: [^:]*: //p' "$base_tap" | head -n 1)
-setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
+host=$(sed -n 's/^# host: [^:]*: //p' "$base_tap" | head -n 1)
+setup="Measured by \`kit/bench.sh\` ($pname, ${BENCH_KERNELS:-plain} kernels) on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
 
-- Host: ${lane:-?}; \`clock: sync=none\`, fixed \`time0\`.
+- Host: ${host:-?} ($lane lane); \`clock: sync=none\`, fixed \`time0\`.
 - Workload: kit/bench/exit_bench.c (guest on CPU 1 spinning on RDTSC with IF=1,
   events sent from CPU 0); $(grep -a -m1 -o 'exit_bench: threshold=[0-9]*' "$patched_log" | sed 's/exit_bench: //') (gaps below it are not exits).
 - Figures: the guest's TSC gap per exit (last guest instruction before the VM exit
@@ -94,9 +104,10 @@ setup="Measured by \`make bench\` on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" 
 [ "$kbase" = base ] || setup+="- Both kernels carry the kit's NMI probe (tests/broken/nmi-probe*.patch): the NMI
   source, and two calls in x86_entry_from_kvm() on each.
 "
-python3 "$KIT_ROOT/kit/bench/table.py" "$base_log" "$patched_log" \
-	--breakdown "$RESULTS/$pname-base.breakdown.json" "$RESULTS/$pname-patched.breakdown.json" \
-	--setup "$setup" --md "$RESULTS/$pname.md" || die "no figures (see the logs ${base_log#"$KIT_ROOT"/} and ${patched_log#"$KIT_ROOT"/})"
-log "bench: table in ${RESULTS#"$KIT_ROOT"/}/$pname.md (committed copy: bench/results.md)"
+split=()
+[ "$lane" = fred ] || split=(--breakdown "$RESULTS/$out-base.breakdown.json" "$RESULTS/$out-patched.breakdown.json")
+python3 "$KIT_ROOT/kit/bench/table.py" "$base_log" "$patched_log" "${split[@]}" \
+	--setup "$setup" --md "$RESULTS/$out.md" || die "no figures (see the logs ${base_log#"$KIT_ROOT"/} and ${patched_log#"$KIT_ROOT"/})"
+log "bench: table in ${RESULTS#"$KIT_ROOT"/}/$out.md (committed copy: bench/results.md)"
 (( rc == 0 )) || warn "a vmx lane reported failures (rc=$rc): see build/results/vmx-*-$pname.tap"
 exit 0

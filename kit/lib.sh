@@ -115,10 +115,10 @@ PKGS_CHECK=(perl python3-ply python3-git sparse)
 
 # The series as applied: a hash of series/*.patch, and the file in the
 # tree's git dir where tree.sh and export.sh record "<hash> <HEAD>" of the
-# tree that holds exactly series/.
-# The patches' hash, the cover letter left out: editing it does not change
-# the tree, so it must not make 'make tree' apply the series again (which
-# touches every file the series does and costs a rebuild).
+# tree that holds exactly series/.  The cover letter is left out of the
+# hash: editing it does not change the tree, so it must not make 'make
+# tree' apply the series again (which touches every file the series does
+# and costs a rebuild).
 series_hash() {
 	local f
 	for f in "$SERIES"/*.patch; do

@@ -215,15 +215,15 @@ soak: tree
 	@SOAK_DURATION=$(DURATION) bash $(KIT)/soak.sh
 
 # Everything of issue 14 (results/reliability.md), in one go; not in CI
-# (~1.5-2.5 h on 2 cores, most of it cold debug and clang builds).  Each
+# (~2.5-3.5 h on 2 cores, most of it cold debug and clang builds).  Each
 # step runs even if one before it failed; the target fails if any did.
-RELIABILITY_STEPS = debug debug-cfi soak bad-input \
+RELIABILITY_STEPS = debug debug-cfi debug-kasan debug-ubsan soak bad-input \
 	broken-ibt-no-endbr broken-irq-left-on broken-soak-nmi-lost broken-cfi-wrong-type
 reliability: tree
 	@fail=""; for s in $(RELIABILITY_STEPS); do \
 		case $$s in \
 		debug) $(MAKE) --no-print-directory debug DEBUG_CONFIG=x86_64-debug ;; \
-		debug-cfi) $(MAKE) --no-print-directory debug DEBUG_CONFIG=x86_64-cfi ;; \
+		debug-*) $(MAKE) --no-print-directory debug DEBUG_CONFIG=x86_64-$${s#debug-} ;; \
 		broken-*) $(MAKE) --no-print-directory broken BROKEN=$${s#broken-} ;; \
 		*) $(MAKE) --no-print-directory $$s ;; \
 		esac || fail="$$fail $$s"; \

@@ -49,16 +49,14 @@ esac
 # debugger with breakpoints for the split into handler and the rest (a
 # stop ends a CPU's round early, which shifts the tick counts a little, so
 # the headline figures come from the undisturbed run).
-# The vmx lane's name for a run of VARIANT with the patched tree's programs.
-lane_name() {
-	local r; r=$(vmx_result "$lane" "$1" patched x86_64 "$plan"); echo "${r##*/}"
-}
+# Where the vmx lane leaves a run of VARIANT with the patched tree's programs.
+lane_result() { vmx_result "$lane" "$1" patched x86_64 "$plan"; }
 rc=0
 for which in base patched; do
 	v=$kbase; [ "$which" = base ] || v=$kpatched
 	bash "$KIT_ROOT/kit/lane-vmx.sh" "$v" "$plan" || rc=$?
 	(( rc != 2 )) || die "vmx lane could not run Bochs ($v kernel): no figures"
-	cp "$RESULTS/$(lane_name "$v").log" "$RESULTS/$out-$which.log"
+	cp "$(lane_result "$v").log" "$RESULTS/$out-$which.log"
 	[ "$lane" = idt ] || continue
 	stops=$RESULTS/$out-$which.stops
 	split=$RESULTS/$out-$which.breakdown.json
@@ -87,7 +85,7 @@ npatches=0
 for f in "$SERIES"/*.patch; do
 	case $f in */0000-*|*'*'*) ;; *) npatches=$((npatches + 1)) ;; esac
 done
-base_tap=$RESULTS/$(lane_name "$kbase").tap
+base_tap=$(lane_result "$kbase").tap
 host=$(sed -n 's/^# host: [^:]*: //p' "$base_tap" | head -n 1)
 setup="Measured by \`kit/bench.sh\` ($pname, ${BENCH_KERNELS:-plain} kernels) on $(date -u +%Y-%m-%d) ($(git -C "$KIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')).
 

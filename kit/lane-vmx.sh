@@ -52,6 +52,9 @@
 #   KIT_BOCHS_CPUS     emulated CPUs (2)
 #   KIT_BOCHS_IPS      Bochs 'ips' (see below)
 #   KIT_VMX_TIMEOUT    host-side limit, seconds (default from the plan size)
+#   KIT_VMX_TIME_SCALE multiply the plan's '#!timeout' (in-guest, per test)
+#                      and the default host-side limit (1; a slow kernel
+#                      such as KASAN's: kit/debug.sh)
 #   KIT_KERNEL_EXTRA   appended to the kernel command line
 #   KIT_CONFIG         kernel config name (x86_64)
 #   KIT_VMX_BOOT_TIMEOUT  stop the run if /init has not started after this
@@ -137,6 +140,8 @@ mkdir -p "$RESULTS" "$BUILD/bochs" "$BUILD/initramfs"
 # tests on the baseline, or any of them with an empty series) is left out
 # of the run and reported as skipped; the run uses the plan without it.
 stsrc=$(src_dir "$stv")
+scale=${KIT_VMX_TIME_SCALE:-1}
+[[ $scale =~ ^[1-9][0-9]*$ ]] || die "KIT_VMX_TIME_SCALE=$scale: a whole number"
 absent=()
 mkdir -p "$BUILD/initramfs"
 runplan=$BUILD/initramfs/$tag-$pname.plan
@@ -149,6 +154,10 @@ while IFS= read -r line; do
 		echo "$line" >>"$runplan.new"
 	fi
 done <"$plan"
+if (( scale > 1 )); then
+	awk -v f="$scale" '$1 == "#!timeout" { $2 *= f } { print }' "$runplan.new" >"$runplan.scaled"
+	mv "$runplan.scaled" "$runplan.new"
+fi
 if cmp -s "$runplan.new" "$runplan"; then rm -f "$runplan.new"; else mv "$runplan.new" "$runplan"; fi
 plan=$runplan
 
@@ -156,7 +165,7 @@ plan=$runplan
 mapfile -t entries < <(sed -e 's/#.*//' "$plan" | awk 'NF { $1 = $1; print }')
 # Host-side limit: generous (the smoke plan needs ~50 s), it only matters
 # when the whole machine is stuck.
-tmo=${KIT_VMX_TIMEOUT:-$(( 180 + 60 * ${#entries[@]} ))}
+tmo=${KIT_VMX_TIMEOUT:-$(( (180 + 60 * ${#entries[@]}) * scale ))}
 
 times=$RESULTS/$name.times   # host seconds at which marker lines appeared
 

@@ -17,18 +17,18 @@ import os
 import re
 import sys
 
-# kind, what the host dispatches
-KINDS = [
-    ("timer", "local APIC timer, LOCAL_TIMER_VECTOR 0xec"),
-    ("ipi", "call-function IPI, CALL_FUNCTION_SINGLE_VECTOR 0xfb"),
-    ("device", "8250 UART transmit IRQ (IO-APIC, device vector)"),
-    ("nmi", "NMI (sysrq-l backtrace request)"),
-]
 # The nmi kind's event, by exit_bench's -N (its "nmi_source=" line).
 NMI_SOURCES = {
     "sysrq": "NMI (sysrq-l backtrace request)",
     "probe": "NMI IPI from the kit's NMI probe (NMI_LOCAL handler of a few lines)",
 }
+# kind, what the host dispatches
+KINDS = [
+    ("timer", "local APIC timer, LOCAL_TIMER_VECTOR 0xec"),
+    ("ipi", "call-function IPI, CALL_FUNCTION_SINGLE_VECTOR 0xfb"),
+    ("device", "8250 UART transmit IRQ (IO-APIC, device vector)"),
+    ("nmi", NMI_SOURCES["sysrq"]),
+]
 # How the series changes each kind's path, per base: on 6.12 KVM walked the
 # IDT; on 7.x 64-bit KVM already dispatches IRQ exits through FRED's table,
 # also on IDT hosts.

@@ -25,7 +25,7 @@ FRED_LANE := vmx-fred-patched-$(basename $(notdir $(CHECK_PLAN)))
 I386_LANE := qemu-patched-i386 vmx-patched-i386-vmx-i386
 BOCHS_RED := $(shell bash -c '. kit/lib.sh; [ "$$(vmx_host idt 2>/dev/null)" = bochs ] && echo bochs-red')
 endif
-CHECK_LANES := static kit kit-mail qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
+CHECK_LANES := static kit kit-mail kit-matrix qemu-patched vmx-patched-$(basename $(notdir $(CHECK_PLAN))) \
 	$(FRED_LANE) $(I386_LANE) $(BOCHS_RED)
 # The red lane (the fixes' tests fail without the fixes) where the base
 # lists such tests and the series has patches.
@@ -33,7 +33,7 @@ RED := $(if $(and $(wildcard $(BASE_DIR)/tests/red-on-base.txt),$(wildcard $(BAS
 CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench bench-nmi run check check-full mail-check matrix red summary mail clean \
+	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench bench-nmi run check check-full mail-check matrix matrix-table red summary mail clean \
 	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring soak bad-input reliability
 
 help:
@@ -46,6 +46,8 @@ help:
 	@echo 'make build       patched x86_64 kernel;  make build-base: the baseline'
 	@echo 'make build-all   every config of the base'"'"'s matrix (kit/base-$(KIT_BASE).conf)'
 	@echo 'make matrix      each patch x each matrix config builds, no new warnings; W=1/sparse/kernel-doc'
+	@echo '                 (a config at a time; MATRIX_SKIP_DONE=1 builds only configs not done for this series)'
+	@echo 'make matrix-table the matrix table from the column files (build/results/matrix, results/matrix)'
 	@echo 'make mail-check  static lane + matrix (what a series needs before mailing)'
 	@echo 'make check-full  check + matrix + mail + reliability, and the same for the 6.12 backport (not in CI)'
 	@echo 'make reliability debug (x86_64-debug, -cfi), soak, bad-input and the IBT/CFI/lockdep/soak defects'
@@ -65,7 +67,7 @@ help:
 	@echo '                 idt+fred lanes, counts must agree (DURATION=20 guest seconds per run)'
 	@echo 'make vectoring   events whose delivery faults in EPT, on 7.3, the series and the requeue'
 	@echo '                 experiment (experiments/, VECTORING_RUNS="run..."): results/vectoring.md'
-	@echo 'make kit-test    the kit'"'"'s own tests: how it picks the Intel host, mail identity'
+	@echo 'make kit-test    the kit'"'"'s own tests: how it picks the Intel host, mail identity, matrix table'
 	@echo 'make bad-input   the kit on bad input (bad trees, tarballs, builds, full disk, Ctrl-C): one'
 	@echo '                 clear error each, nothing left half-done (CASES="..." for a subset)'
 	@echo 'make red         the fixes'"'"' tests on base + test patches only: each must fail'
@@ -149,6 +151,7 @@ check: build
 	@bash $(KIT)/lane-static.sh || true
 	@bash tests/kit/vmx-host.sh || true
 	@bash tests/kit/mail-identity.sh || true
+	@bash tests/kit/matrix-table.sh || true
 	@bash $(KIT)/lane-qemu.sh patched || true
 	@bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true
 	@$(if $(FRED_LANE),KIT_VMX_LANE=fred bash $(KIT)/lane-vmx.sh patched $(CHECK_PLAN) || true,true)
@@ -159,9 +162,11 @@ check: build
 	 $(addprefix $(OUT)/results/,$(addsuffix .tap,$(CHECK_LANES)))
 
 # The kit's own tests (tests/kit/): how it picks the Intel host, and that
-# 'make mail' refuses a placeholder identity (needs the tree, else skips).
+# 'make mail' refuses a placeholder identity (needs the tree, else skips),
+# and how make matrix makes its table from per-config column files.
 kit-test:
-	@rc=0; bash tests/kit/vmx-host.sh || rc=1; bash tests/kit/mail-identity.sh || rc=1; exit $$rc
+	@rc=0; bash tests/kit/vmx-host.sh || rc=1; bash tests/kit/mail-identity.sh || rc=1; \
+	 bash tests/kit/matrix-table.sh || rc=1; exit $$rc
 
 # Every way to get the kit's input wrong ends in one clear error line and a
 # non-zero exit, and leaves nothing that breaks the next run (a scratch copy
@@ -238,6 +243,11 @@ summary:
 # W=1, sparse and kernel-doc on the touched files at the tip.
 matrix: tree
 	@bash $(KIT)/matrix.sh
+
+# The matrix table again from the column files (build/results/matrix/ and
+# the landed results/matrix/), building nothing.
+matrix-table: tree
+	@MATRIX_TABLE_ONLY=1 bash $(KIT)/matrix.sh
 
 # The checks a series needs before it is mailed: checkpatch and the
 # series' claims (static lane), the per-patch build matrix with W=1, sparse

@@ -33,11 +33,13 @@ fi
 tmp=$(mktemp -d)
 # The cover letter is from the series' author (HEAD's), not from whoever
 # runs the export: the same series exports to the same files on any
-# machine ('make mail' puts the sender on the copies it sends).
+# machine ('make mail' puts the sender on the copies it sends).  So do
+# the blob ids of the index lines: 9 digits, not git's default, which
+# grows with the number of objects in the tree's repository.
 ident_name=$(git -C "$TREE" log -1 --format=%an HEAD 2>/dev/null || true)
 ident_mail=$(git -C "$TREE" log -1 --format=%ae HEAD 2>/dev/null || true)
 git -C "$TREE" ${ident_name:+-c "user.name=$ident_name"} ${ident_mail:+-c "user.email=$ident_mail"} \
-	format-patch -q --cover-letter --zero-commit --base=base \
+	format-patch -q --cover-letter --zero-commit --abbrev=9 --base=base \
 	--subject-prefix="${SUBJECT_PREFIX:-PATCH}" -o "$tmp" base..HEAD >/dev/null ||
 	die "git format-patch failed"
 if [ "$n" = 0 ]; then

@@ -135,29 +135,56 @@ while read -r lane verdict tests; do
 				fi ;;
 			esac
 		done ;;
-	breaks | unwinds)
-		# The probe's stack trace (KIT-PROBE .. KIT-PROBE-END on the
-		# console): 'unwinds' asks that it reach each FUNC as a reliable
-		# entry, with no unreliable ('? ') entry on the way; 'breaks' is
-		# the negative (shows that 'unwinds' can fail).
-		trace=$(sed -n '/KIT-PROBE vector/,/KIT-PROBE-END/p' "${t%.tap}.log" | tr -d '\r')
-		if [ -z "$trace" ] || ! grep -q 'Call Trace' <<<"$trace"; then
-			tap_add "$tap" fail "$name: $lane lane: a probe trace" 0 "no KIT-PROBE stack trace on the console"
+	breaks | unwinds | nmi-breaks | nmi-unwinds | perf-reaches | perf-misses)
+		# The probe's stack traces on the console: 'unwinds' asks that
+		# the one dumped in external_interrupt() (KIT-PROBE ..
+		# KIT-PROBE-END) reach each FUNC as a reliable entry, with no
+		# unreliable ('? ') entry on the way; 'breaks' is the negative
+		# (shows that 'unwinds' can fail).  'nmi-unwinds', 'nmi-breaks':
+		# the same for the NMI backtrace (show_regs() of an NMI that hit
+		# that window: KIT-PROBE-NMI .. KIT-PROBE-NMI-END).
+		# 'perf-reaches': the kernel callchain that perf records for that
+		# NMI (get_perf_callchain(), KIT-PROBE-PERF .. KIT-PROBE-PERF-END)
+		# has each FUNC, and every entry is a kernel symbol; 'perf-misses'
+		# is the negative.
+		case $verdict in
+		nmi-*) from='KIT-PROBE-NMI vector' to=KIT-PROBE-NMI-END what="NMI backtrace" ;;
+		perf-*) from='KIT-PROBE-PERF [0-9]+ entries' to=KIT-PROBE-PERF-END what="perf callchain" ;;
+		*) from='KIT-PROBE vector' to=KIT-PROBE-END what=trace ;;
+		esac
+		trace=$(tr -d '\r' <"${t%.tap}.log" | sed -En "/$from/,/$to/p")
+		case $what in
+		perf*) grep -q "$to" <<<"$trace" || trace="" ;;
+		*) grep -q 'Call Trace' <<<"$trace" || trace="" ;;
+		esac
+		if [ -z "$trace" ]; then
+			tap_add "$tap" fail "$name: $lane lane: a probe $what" 0 "no ${from%% *} $what on the console"
 			continue
 		fi
-		echo "# $lane lane: the probe's trace:" >>"$tap"
+		echo "# $lane lane: the probe's $what:" >>"$tap"
 		sed 's/^/#   /' <<<"$trace" >>"$tap"
 		for f in $tests; do
 			reached=0
 			grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -vE '\? ' >/dev/null && reached=1
-			case $verdict$reached in
-			unwinds1) tap_add "$tap" pass "$name: $lane lane: the trace reaches $f" 0 ;;
-			unwinds0) tap_add "$tap" fail "$name: $lane lane: the trace reaches $f" 0 "not in the trace as a reliable entry" ;;
-			breaks1) tap_add "$tap" fail "$name: $lane lane: the trace does not reach $f" 0 "it does" ;;
-			breaks0) tap_add "$tap" pass "$name: $lane lane: the trace does not reach $f" 0 ;;
+			case ${verdict#nmi-}$reached in
+			unwinds1 | perf-reaches1) tap_add "$tap" pass "$name: $lane lane: the $what reaches $f" 0 ;;
+			unwinds0) tap_add "$tap" fail "$name: $lane lane: the $what reaches $f" 0 "not in it as a reliable entry" ;;
+			perf-reaches0) tap_add "$tap" fail "$name: $lane lane: the $what reaches $f" 0 "not in it" ;;
+			breaks1 | perf-misses1) tap_add "$tap" fail "$name: $lane lane: the $what does not reach $f" 0 "it does" ;;
+			breaks0 | perf-misses0) tap_add "$tap" pass "$name: $lane lane: the $what does not reach $f" 0 ;;
 			esac
 		done
-		[ "$verdict" = unwinds ] || continue
+		if [ "$verdict" = perf-reaches ]; then
+			n=$(grep -oE 'KIT-PROBE-PERF [0-9]+ entries' <<<"$trace" | grep -oE '[0-9]+' || true)
+			bad=$(grep -E 'KIT-PROBE-PERF  ' <<<"$trace" | grep -vE 'KIT-PROBE-PERF  [A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+' || true)
+			if [ -z "$bad" ] && [ "${n:-0}" -gt 0 ]; then
+				tap_add "$tap" pass "$name: $lane lane: every perf callchain entry is a kernel symbol" 0 "$n entries"
+			else
+				tap_add "$tap" fail "$name: $lane lane: every perf callchain entry is a kernel symbol" 0 "${n:-0} entries; $(head -n 1 <<<"$bad" | cut -c1-80)"
+			fi
+			continue
+		fi
+		[ "${verdict#nmi-}" = unwinds ] || continue
 		# 'unwinds' also: '?' entries above the
 		# last FUNC are a break in the chain, except the frame
 		# builder's own regs->ip, which the register dump above it
@@ -177,11 +204,11 @@ while read -r lane verdict tests; do
 		done < <(grep -oE "$qre" <<<"$above" || true)
 		stale=$(( $(grep -oE "$qre" <<<"$trace" | wc -l) ))
 		if [ -z "$unrel" ]; then
-			tap_add "$tap" pass "$name: $lane lane: no unreliable entry up to $lastf" 0 "$stale '?' line(s) in all"
+			tap_add "$tap" pass "$name: $lane lane: $what: no unreliable entry up to $lastf" 0 "$stale '?' line(s) in all"
 		else
-			tap_add "$tap" fail "$name: $lane lane: no unreliable entry up to $lastf" 0 "$unrel"
+			tap_add "$tap" fail "$name: $lane lane: $what: no unreliable entry up to $lastf" 0 "$unrel"
 		fi ;;
-	*) die "tests/broken/$name.expect: '$verdict' (green, red, reports, unwinds or breaks)" ;;
+	*) die "tests/broken/$name.expect: '$verdict' (green, red, reports, unwinds, breaks, nmi-unwinds, nmi-breaks, perf-reaches or perf-misses)" ;;
 	esac
 done <"$expect"
 tap_finish "$tap" "broken/$name"

@@ -20,10 +20,12 @@
 
 name=${1:-fred-orig-ax}
 plan=${2:-}
-patch=$KIT_ROOT/tests/broken/$name.patch
-expect=$KIT_ROOT/tests/broken/$name.expect
+# The base's own defects: tests/broken/ (7.3), backport/6.12/tests/broken/.
+bdir=$BASE_ROOT/tests/broken
+patch=$bdir/$name.patch
+expect=$bdir/$name.expect
 [ -f "$patch" ] && [ -f "$expect" ] ||
-	die "no defect '$name': tests/broken/ has $(cd "$KIT_ROOT/tests/broken" && ls -- *.patch 2>/dev/null | sed 's/\.patch$//' | tr '\n' ' ')"
+	die "no defect '$name': ${bdir#"$KIT_ROOT"/}/ has $(cd "$bdir" 2>/dev/null && ls -- *.patch 2>/dev/null | sed 's/\.patch$//' | tr '\n' ' ')"
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 	die "no kernel tree at $TREE: run 'make tree' first"
 
@@ -31,9 +33,9 @@ git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 # first (a probe the defect is measured with), then the defect's own.
 patches=()
 for w in $(sed -n 's/^#!with //p' "$expect"); do
-	[ -f "$KIT_ROOT/tests/broken/$w.patch" ] ||
-		die "tests/broken/$name.expect: '#!with $w': no tests/broken/$w.patch"
-	patches+=("$KIT_ROOT/tests/broken/$w.patch")
+	[ -f "$bdir/$w.patch" ] ||
+		die "${bdir#"$KIT_ROOT"/}/$name.expect: '#!with $w': no $w.patch there"
+	patches+=("$bdir/$w.patch")
 done
 patches+=("$patch")
 
@@ -208,7 +210,7 @@ while read -r lane verdict tests; do
 		else
 			tap_add "$tap" fail "$name: $lane lane: $what: no unreliable entry up to $lastf" 0 "$unrel"
 		fi ;;
-	*) die "tests/broken/$name.expect: '$verdict' (green, red, reports, unwinds, breaks, nmi-unwinds, nmi-breaks, perf-reaches or perf-misses)" ;;
+	*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '$verdict' (green, red, reports, unwinds, breaks, nmi-unwinds, nmi-breaks, perf-reaches or perf-misses)" ;;
 	esac
 done <"$expect"
 tap_finish "$tap" "broken/$name"

@@ -153,9 +153,9 @@ done
 	echo "KVM_INTEL=y, DEBUG_ENTRY=y and objtool noinstr validation on x86_64;"
 	echo "x86_64-kvm-m: KVM_INTEL=m, modules built; x86_64-guests: Hyper-V, Xen HVM,"
 	echo "ACRN and KVM guest support; x86_64-cfi: clang 19 with CONFIG_CFI and kernel"
-	echo "IBT; x86_64-nofred (6.12): X86_FRED=n; i386: KVM_INTEL on 32-bit).  A cell is ok/FAIL and the number of"
-	echo "warning lines the step printed that the base build of that config did not;"
-	echo "'-' is a config not built for this series."
+	echo "IBT; x86_64-nofred (6.12): X86_FRED=n; i386: KVM_INTEL on 32-bit).  A cell"
+	echo "is ok/FAIL and the number of warning lines the step printed that the base"
+	echo "build of that config did not; '-' is a config not built for this series."
 	echo
 	printf '| patch |'; printf ' %s |' "${tabcfgs[@]}"; echo
 	printf '|---|'; printf -- '---|%.0s' "${tabcfgs[@]}"; echo

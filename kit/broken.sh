@@ -24,8 +24,12 @@ plan=${2:-}
 bdir=$BASE_ROOT/tests/broken
 patch=$bdir/$name.patch
 expect=$bdir/$name.expect
-[ -f "$patch" ] && [ -f "$expect" ] ||
-	die "no defect '$name': ${bdir#"$KIT_ROOT"/}/ has $(cd "$bdir" 2>/dev/null && ls -- *.patch 2>/dev/null | sed 's/\.patch$//' | tr '\n' ' ')"
+[ -f "$expect" ] ||
+	die "no defect '$name': ${bdir#"$KIT_ROOT"/}/ has $(cd "$bdir" 2>/dev/null && ls -- *.expect 2>/dev/null | sed 's/\.expect$//' | tr '\n' ' ')"
+# Without a NAME.patch the .expect must name its probe ('#!with'): the
+# probe judged on another config or plan (unwind-probe-i386).
+[ -f "$patch" ] || grep -q '^#!with ' "$expect" ||
+	die "${bdir#"$KIT_ROOT"/}/$name.expect: no $name.patch and no '#!with' probe"
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 	die "no kernel tree at $TREE: run 'make tree' first"
 
@@ -37,7 +41,7 @@ for w in $(sed -n 's/^#!with //p' "$expect"); do
 		die "${bdir#"$KIT_ROOT"/}/$name.expect: '#!with $w': no $w.patch there"
 	patches+=("$bdir/$w.patch")
 done
-patches+=("$patch")
+[ ! -f "$patch" ] || patches+=("$patch")
 
 # The worktree at the tree's HEAD plus the patches.
 [ -n "${KIT_BROKEN_PARSE_ONLY:-}" ] ||

@@ -9,13 +9,14 @@
 # (its own build dir, its own ../shared), never on build/: a series that
 # does not apply, a KERNEL_TREE that is not a kernel or is the wrong
 # version or has uncommitted work, a corrupt or unreachable base tarball,
-# a corrupt or unreachable Bochs source, an unknown config, a kernel build
-# that fails, a full disk while unpacking and while building, an emulator
-# that does not start, and Ctrl-C (SIGINT to the process group, as a
-# terminal sends it) in the middle of the download, the unpack, the
-# 'git am' of the series, a kernel build and a vmx lane.  After each
-# failure the case checks the state, and where the kit should recover, it
-# runs the step again and checks that it completes.
+# a corrupt or unreachable Bochs source, an unknown config, an unknown
+# 'make broken' defect, a kernel build that fails, a full disk while
+# unpacking and while building, an emulator that does not start, and
+# Ctrl-C (SIGINT to the process group, as a terminal sends it) in the
+# middle of the download, the unpack, the 'git am' of the series, a
+# kernel build and a vmx lane.  After each failure the case checks the
+# state, and where the kit should recover, it runs the step again and
+# checks that it completes.
 #
 # Needs the base tarball (make tree fetches it) and, for the emulator
 # cases, a built x86_64 kernel (make build).  CASE names a subset (see
@@ -301,6 +302,19 @@ case_unknown_config() {
 		result pass unknown-config "$last_err" "$t0"
 }
 
+# make broken: a defect that is not there, and an .expect with neither a
+# patch of its own nor a probe to apply ('#!with').
+case_unknown_defect() {
+	local t0=$SECONDS e=$kit/tests/broken/kit-lonely.expect
+	expect_error unknown-defect "no defect 'nosuch': tests/broken/ has .*fred-orig-ax" \
+		bash "$kit/kit/broken.sh" nosuch || return 0
+	printf '#!config x86_64\nidt green\n' >"$e"
+	expect_error lonely-expect "kit-lonely\.expect: no kit-lonely\.patch and no '#!with' probe" \
+		bash "$kit/kit/broken.sh" kit-lonely || { rm -f "$e"; return 0; }
+	rm -f "$e"
+	result pass unknown-defect "$last_err" "$t0"
+}
+
 # A series patch that breaks the build (a host program every build
 # compiles first): the error points at the log, whose tail shows the
 # compiler's error; the next build after the fix gets past it.
@@ -444,7 +458,7 @@ case_emulator() {
 
 cases=(unknown_base not_a_kernel wrong_version dirty_tree series_does_not_apply
 	corrupt_base base_unreachable interrupt_download interrupt_unpack interrupt_am
-	unknown_config build_fails full_disk interrupt_build bochs_source emulator)
+	unknown_config unknown_defect build_fails full_disk interrupt_build bochs_source emulator)
 sel=("$@")
 (( ${#sel[@]} )) || sel=("${cases[@]}")
 for c in "${sel[@]}"; do

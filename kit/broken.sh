@@ -191,15 +191,23 @@ while read -r lane verdict tests; do
 			continue
 		fi
 		[ "${verdict#nmi-}" = unwinds ] || continue
-		# 'unwinds' also: '?' entries above the
-		# last FUNC are a break in the chain, except the frame
-		# builder's own regs->ip, which the register dump above it
-		# already printed and the 32-bit FIXUP_FRAME gap repeats; the
-		# stale words the 32-bit unwinder prints below are not counted.
+		# 'unwinds' also: '?' entries from the first FUNC to the
+		# last are a break in the chain, except the frame builder's
+		# own regs->ip, which the register dump above it already
+		# printed and the 32-bit FIXUP_FRAME gap repeats.  Not counted:
+		# the stale words the 32-bit unwinder prints below the last
+		# FUNC, and those in the probe's own frames above the first
+		# (if the first FUNC is not in the trace, from its top).
 		regips=$(grep -oE '(EIP|RIP): ([0-9a-f]{4}:)?[A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+' <<<"$trace" |
 			sed -E 's/^(EIP|RIP): ([0-9a-f]{4}:)?//' | sort -u || true)
-		lastf=${tests##* }
-		above=$(awk -v f="$lastf" '$0 ~ "(^|[[:space:]])" f "\\+0x" && $0 !~ /\? / { exit } { print }' <<<"$trace")
+		firstf=${tests%% *} lastf=${tests##* }
+		hit=$(grep -E "(^|[[:space:]])$firstf\+0x" <<<"$trace" | grep -vE '\? ' || true)
+		[ -n "$hit" ] || firstf=
+		above=$(awk -v f="$firstf" -v l="$lastf" '
+			function at(x) { return $0 ~ "(^|[[:space:]])" x "\\+0x" && $0 !~ /\? / }
+			f == "" || at(f) { on = 1 }
+			on && at(l) { exit }
+			on { print }' <<<"$trace")
 		# Any '? sym+off/size' in a line: test output written to the
 		# console at the same time can split a trace line.
 		qre='\? [A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+'
@@ -210,9 +218,9 @@ while read -r lane verdict tests; do
 		done < <(grep -oE "$qre" <<<"$above" || true)
 		stale=$(( $(grep -oE "$qre" <<<"$trace" | wc -l) ))
 		if [ -z "$unrel" ]; then
-			tap_add "$tap" pass "$name: $lane lane: $what: no unreliable entry up to $lastf" 0 "$stale '?' line(s) in all"
+			tap_add "$tap" pass "$name: $lane lane: $what: no unreliable entry from ${firstf:-the top} to $lastf" 0 "$stale '?' line(s) in all"
 		else
-			tap_add "$tap" fail "$name: $lane lane: $what: no unreliable entry up to $lastf" 0 "$unrel"
+			tap_add "$tap" fail "$name: $lane lane: $what: no unreliable entry from ${firstf:-the top} to $lastf" 0 "$unrel"
 		fi ;;
 	*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '$verdict' (green, red, reports, unwinds, breaks, nmi-unwinds, nmi-breaks, perf-reaches or perf-misses)" ;;
 	esac

@@ -15,8 +15,12 @@
  *   timer   nothing: the host's local timer ticks (LOCAL_TIMER_VECTOR)
  *   ipi     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): a call-function
  *           IPI (CALL_FUNCTION_SINGLE_VECTOR) to the CPU that runs the vCPU
- *   device  one byte written to /dev/ttyS0 with its IRQ routed to CPU 1:
- *           the 8250's transmit interrupt (a device vector, common_interrupt)
+ *   device  one byte written to a serial port that is not a console
+ *           (/dev/ttyS1, or -D TTY) with its IRQ routed to CPU 1: the
+ *           8250's transmit interrupt (a device vector, common_interrupt).
+ *           Not the console: what the kernel and this program print would
+ *           raise the same interrupt inside the windows.  The IRQ's
+ *           affinity is put back afterwards.
  *   nmi     sysrq 'l': an NMI backtrace request to every other CPU; or,
  *           with -N probe, one NMI IPI from the kit's NMI probe
  *           (/sys/module/kit_nmi_probe/parameters/storm, a kernel with
@@ -50,7 +54,7 @@
  * samples, 4 (KSFT_SKIP) if the machine cannot run the benchmark.
  *
  * Usage: exit_bench [-t threshold] [-T timer_ms] [-i ipis] [-d bytes]
- *                   [-n nmis] [-N sysrq|probe] [-k kinds]
+ *                   [-D tty] [-n nmis] [-N sysrq|probe] [-k kinds]
  *                   (kinds: comma list, default all)
  */
 #include <fcntl.h>
@@ -84,7 +88,8 @@ static void pin_to_cpu(int cpu)
 /* The vCPU's CPU: 1, or 0 on a one-CPU machine (timer kind only). */
 static int vcpu_cpu = 1;
 #define MAX_GAPS	16384
-#define TTY		"ttyS0"
+/* The device kind's serial port (-D): never a console. */
+static const char *tty = "ttyS1";
 #define PROBE_STORM	"/sys/module/kit_nmi_probe/parameters/storm"
 /* Where the NMIs come from (-N): "sysrq" or "probe". */
 static const char *nmi_source = "sysrq";
@@ -269,6 +274,21 @@ static int find_irq(const char *dev)
 	return irq;
 }
 
+/* Is @dev a console?  /proc/consoles names each, e.g. "ttyS0 -W- (EC p a)". */
+static bool is_console(const char *dev)
+{
+	char line[256], name[64];
+	bool console = false;
+	FILE *f = fopen("/proc/consoles", "r");
+
+	if (!f)
+		return false;
+	while (!console && fgets(line, sizeof(line), f))
+		console = sscanf(line, "%63s", name) == 1 && !strcmp(name, dev);
+	fclose(f);
+	return console;
+}
+
 static int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY);
@@ -410,10 +430,15 @@ static void run_device(struct kind *k)
 	char path[64], old[64] = "", row[16], cpu[16];
 	int i, irq, fd;
 
-	fd = open("/dev/" TTY, O_WRONLY | O_NOCTTY);
-	irq = find_irq(TTY);
+	if (is_console(tty)) {
+		snprintf(k->skip, sizeof(k->skip), "%s is a console: give another port with -D", tty);
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/%s", tty);
+	fd = open(path, O_WRONLY | O_NOCTTY);
+	irq = find_irq(tty);
 	if (fd < 0 || irq < 0) {
-		snprintf(k->skip, sizeof(k->skip), "no /dev/%s with an IRQ", TTY);
+		snprintf(k->skip, sizeof(k->skip), "no /dev/%s with an IRQ", tty);
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -429,7 +454,7 @@ static void run_device(struct kind *k)
 		return;
 	}
 	/* The first interrupt on CPU 1 completes the move. */
-	TEST_ASSERT(write(fd, " ", 1) == 1 && !tcdrain(fd), "write to %s failed", TTY);
+	TEST_ASSERT(write(fd, " ", 1) == 1 && !tcdrain(fd), "write to %s failed", tty);
 	k->irqs = irq_count(k->row, vcpu_cpu);
 	for (i = 0; i < k->events; i++) {
 		uint32_t n;
@@ -437,14 +462,14 @@ static void run_device(struct kind *k)
 
 		open_window(k);
 		n = G(nr_gaps);
-		TEST_ASSERT(write(fd, " ", 1) == 1, "write to %s failed", TTY);
+		TEST_ASSERT(write(fd, " ", 1) == 1, "write to %s failed", tty);
 		/* The transmit interrupt is asynchronous: wait for an exit. */
 		for (j = 0; j < 100000 && G(nr_gaps) == n; j++)
 			usleep(10);
 		close_window();
-		TEST_ASSERT(!tcdrain(fd), "tcdrain(%s) failed", TTY);
+		TEST_ASSERT(!tcdrain(fd), "tcdrain(%s) failed", tty);
 	}
-	TEST_ASSERT(write(fd, "\n", 1) == 1 && !tcdrain(fd), "write to %s failed", TTY);
+	TEST_ASSERT(write(fd, "\n", 1) == 1 && !tcdrain(fd), "write to %s failed", tty);
 	k->irqs = irq_count(k->row, vcpu_cpu) - k->irqs;
 	if (old[0])
 		write_file(path, old);
@@ -466,17 +491,18 @@ int main(int argc, char *argv[])
 	uint32_t n;
 	int opt, i, missing = 0, nmis = 0;
 
-	while ((opt = getopt(argc, argv, "t:T:i:d:n:N:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:T:i:d:D:n:N:k:")) != -1) {
 		switch (opt) {
 		case 't': threshold = strtoull(optarg, NULL, 0); break;
 		case 'T': kinds[0].events = atoi(optarg); break;
 		case 'i': kinds[1].events = atoi(optarg); break;
 		case 'd': kinds[2].events = atoi(optarg); break;
+		case 'D': tty = optarg; break;
 		case 'n': nmis = atoi(optarg); break;
 		case 'N': nmi_source = optarg; break;
 		case 'k': only = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-t threshold] [-T timer_ms] [-i ipis] [-d bytes] [-n nmis] [-N sysrq|probe] [-k kinds]\n",
+			fprintf(stderr, "usage: %s [-t threshold] [-T timer_ms] [-i ipis] [-d bytes] [-D tty] [-n nmis] [-N sysrq|probe] [-k kinds]\n",
 				argv[0]);
 			return 2;
 		}

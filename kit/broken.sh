@@ -28,7 +28,8 @@ expect=$bdir/$name.expect
 	die "no defect '$name': ${bdir#"$KIT_ROOT"/}/ has $(cd "$bdir" 2>/dev/null && ls -- *.expect 2>/dev/null | sed 's/\.expect$//' | tr '\n' ' ')"
 # Without a NAME.patch the .expect must name its probe ('#!with'): the
 # probe judged on another config or plan (unwind-probe-i386).
-[ -f "$patch" ] || grep -q '^#!with ' "$expect" ||
+withs=$(sed -n 's/^#!with //p' "$expect")
+[ -f "$patch" ] || [ -n "$withs" ] ||
 	die "${bdir#"$KIT_ROOT"/}/$name.expect: no $name.patch and no '#!with' probe"
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 	die "no kernel tree at $TREE: run 'make tree' first"
@@ -36,7 +37,7 @@ git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 # '#!with NAME' lines in the .expect file: tests/broken/NAME.patch goes in
 # first (a probe the defect is measured with), then the defect's own.
 patches=()
-for w in $(sed -n 's/^#!with //p' "$expect"); do
+for w in $withs; do
 	[ -f "$bdir/$w.patch" ] ||
 		die "${bdir#"$KIT_ROOT"/}/$name.expect: '#!with $w': no $w.patch there"
 	patches+=("$bdir/$w.patch")
@@ -169,9 +170,11 @@ while read -r lane verdict tests; do
 		fi
 		echo "# $lane lane: the probe's $what:" >>"$tap"
 		sed 's/^/#   /' <<<"$trace" >>"$tap"
+		# reliable FUNC: FUNC+0x... is in the trace, not as a '?' entry.
+		reliable() { grep -E "(^|[[:space:]])$1\+0x" <<<"$trace" | grep -vE '\? ' >/dev/null; }
 		for f in $tests; do
 			reached=0
-			grep -E "(^|[[:space:]])$f\+0x" <<<"$trace" | grep -vE '\? ' >/dev/null && reached=1
+			reliable "$f" && reached=1
 			case ${verdict#nmi-}$reached in
 			unwinds1 | perf-reaches1) tap_add "$tap" pass "$name: $lane lane: the $what reaches $f" 0 ;;
 			unwinds0) tap_add "$tap" fail "$name: $lane lane: the $what reaches $f" 0 "not in it as a reliable entry" ;;
@@ -201,8 +204,7 @@ while read -r lane verdict tests; do
 		regips=$(grep -oE '(EIP|RIP): ([0-9a-f]{4}:)?[A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+/0x[0-9a-f]+' <<<"$trace" |
 			sed -E 's/^(EIP|RIP): ([0-9a-f]{4}:)?//' | sort -u || true)
 		firstf=${tests%% *} lastf=${tests##* }
-		hit=$(grep -E "(^|[[:space:]])$firstf\+0x" <<<"$trace" | grep -vE '\? ' || true)
-		[ -n "$hit" ] || firstf=
+		reliable "$firstf" || firstf=
 		above=$(awk -v f="$firstf" -v l="$lastf" '
 			function at(x) { return $0 ~ "(^|[[:space:]])" x "\\+0x" && $0 !~ /\? / }
 			f == "" || at(f) { on = 1 }

@@ -26,7 +26,8 @@ guest-side figures from a run without breakpoints.
   analyze STOPS [--cpu N] [--json]
         per exit kind: exits, median instructions exit->entry, median in
         the handler, the rest, from the exit to the handler's start (KVM's
-        exit path and the dispatch), the handler's share.
+        exit path and the dispatch; also from the exits whose handler did
+        not close), the handler's share.
 """
 import argparse
 import json
@@ -258,7 +259,11 @@ def analyze(a):
         # entry (e.g. a tick taken through the IDT once KVM enables
         # interrupts again) counts to the rest, on both kernels alike.
         kind = names[0]
-        d = kinds.setdefault(kind, {"v": [], "incomplete": 0})
+        d = kinds.setdefault(kind, {"v": [], "incomplete": 0, "to": []})
+        # From the exit to the handler's start needs only its first stop:
+        # an exit whose handler did not close gives that figure too.
+        if kind not in e["missed"]:
+            d["to"].append(e["first"] - e["t0"])
         if kind in e["open"] or kind in e["missed"]:
             d["incomplete"] += 1
         else:
@@ -271,7 +276,7 @@ def analyze(a):
         han = median([h for _, h, _ in v])
         res[kind] = {"exits": len(v), "incomplete": d["incomplete"], "total": tot,
                      "handler": han, "rest": median([x - h for x, h, _ in v]),
-                     "to_handler": median([i for _, _, i in v]),
+                     "to_handler": median(d["to"]), "to_handler_n": len(d["to"]),
                      "share": han / tot if tot else 0.0}
     if a.json:
         json.dump(res, sys.stdout, indent=1, sort_keys=True)
@@ -279,9 +284,9 @@ def analyze(a):
     else:
         for kind, d in sorted(res.items()):
             print("%-7s exits=%d incomplete=%d total=%d handler=%d rest=%d "
-                  "exit_to_handler=%d share=%.2f"
+                  "exit_to_handler=%d (of %d) share=%.2f"
                   % (kind, d["exits"], d["incomplete"], d["total"], d["handler"],
-                     d["rest"], d["to_handler"], d["share"]))
+                     d["rest"], d["to_handler"], d["to_handler_n"], d["share"]))
     return 0 if res else 1
 
 

@@ -30,9 +30,18 @@ table() {
 	cp "$b/results/matrix.md" "$scratch/md" 2>/dev/null || : >"$scratch/md"
 }
 # row STEP: the cells of the step's row in the x86_64 and i386 columns, as
-# "a|b", and the other columns of the base's list must say '-'.
+# "a|b", and the other columns of the base's list must say '-' (found by
+# the header: the bases list their configs in different orders).
 row() {
-	awk -F' *\\| *' -v s="$1" '$2 ~ "^" s " " { o = $3 "|" $4; for (i = 5; i < NF; i++) if ($i != "-") o = o "|" $i; print o }' "$scratch/md"
+	awk -F' *\\| *' -v s="$1" '
+		$2 == "patch" { for (i = 3; i < NF; i++) col[$i] = i; next }
+		$2 ~ "^" s " " {
+			x = col["x86_64"]; y = col["i386"]; o = $x "|" $y
+			for (i = 3; i < NF; i++)
+				if (i != x && i != y && $i != "-")
+					o = o "|" $i
+			print o
+		}' "$scratch/md"
 }
 check() { # check NAME WANT GOT
 	if [ "$2" = "$3" ]; then

@@ -82,6 +82,9 @@ for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
 	laneTap[$lane]=$t
 done
 
+# reliable FUNC: FUNC+0x... is in the lane's $trace, not as a '?' entry.
+reliable() { grep -E "(^|[[:space:]])$1\+0x" <<<"$trace" | grep -vE '\? ' >/dev/null; }
+
 tap_begin "$tap"
 while read -r lane verdict tests; do
 	case $lane in '' | '#'*) continue ;; esac
@@ -170,8 +173,6 @@ while read -r lane verdict tests; do
 		fi
 		echo "# $lane lane: the probe's $what:" >>"$tap"
 		sed 's/^/#   /' <<<"$trace" >>"$tap"
-		# reliable FUNC: FUNC+0x... is in the trace, not as a '?' entry.
-		reliable() { grep -E "(^|[[:space:]])$1\+0x" <<<"$trace" | grep -vE '\? ' >/dev/null; }
 		for f in $tests; do
 			reached=0
 			reliable "$f" && reached=1

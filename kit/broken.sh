@@ -64,6 +64,13 @@ if [ -z "$plan" ]; then
 	plan=$PLANS/${plan:-vmx-check}.plan
 fi
 [ -f "$plan" ] || die "no plan $plan"
+# The selftests: the patched tree's (a kernel defect judged by the series'
+# tests), or '#!selftests broken' (a defect in a selftest itself).
+stfrom=$(sed -n 's/^#!selftests //p' "$expect" | head -n 1)
+stfrom=${stfrom:-patched}
+case $stfrom in patched | broken) ;;
+*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '#!selftests $stfrom' (patched or broken)" ;;
+esac
 # KIT_BROKEN_PARSE_ONLY=1: judge the last run's lane results again.
 parse_only=${KIT_BROKEN_PARSE_ONLY:-}
 [ -n "$parse_only" ] || bash "$KIT_ROOT/kit/build.sh" broken "$cfg"
@@ -76,9 +83,9 @@ for lane in $(awk '!/^#/ && NF { print $1 }' "$expect" | sort -u); do
 		[ "$cfg" = x86_64 ] || laneTap[$lane]=$RESULTS/qemu-broken-$cfg.tap
 		continue
 	fi
-	[ -n "$parse_only" ] || KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=patched \
+	[ -n "$parse_only" ] || KIT_CONFIG=$cfg KIT_VMX_LANE=$lane KIT_SELFTESTS_FROM=$stfrom \
 		bash "$KIT_ROOT/kit/lane-vmx.sh" broken "$plan" || true
-	t=$(vmx_result "$lane" broken patched "$cfg" "$plan").tap
+	t=$(vmx_result "$lane" broken "$stfrom" "$cfg" "$plan").tap
 	laneTap[$lane]=$t
 done
 

@@ -17,6 +17,11 @@
 # bench-nmi').  The probe adds the same two calls to x86_entry_from_kvm()
 # on both kernels.  The table goes to $RESULTS/PLANNAME.md.
 #
+# BENCH_KERNELS=experiment EXPERIMENT=NAME runs plain 7.3 against the
+# series plus experiments/NAME.patch (a change not in the series, never
+# mailed; its own worktree and build), e.g. 'make bench-experiment
+# EXPERIMENT=dispatch-shorter'.
+#
 # BENCH_LANE=fred runs it on the fred lane (the kit's FRED Bochs, or a
 # real FRED CPU): the figures only, as that Bochs has no debugger for the
 # breakdown; the table is then $RESULTS/PLANNAME-fred.md.
@@ -31,7 +36,14 @@ pname=$(basename "$plan" .plan)
 case ${BENCH_KERNELS:-plain} in
 plain) kbase=base kpatched=patched ;;
 probe) kbase=$(probe_kernel base) kpatched=$(probe_kernel patched) ;;
-*) die "BENCH_KERNELS=$BENCH_KERNELS: plain or probe" ;;
+experiment)
+	xpatch=$KIT_ROOT/experiments/${EXPERIMENT:-}.patch
+	[ -n "${EXPERIMENT:-}" ] && [ -f "$xpatch" ] ||
+		die "BENCH_KERNELS=experiment needs EXPERIMENT=NAME, one of: $(cd "$KIT_ROOT/experiments" && ls -- *.patch | sed 's/\.patch$//' | tr '\n' ' ')"
+	patched_worktree "$EXPERIMENT_SRC" "$(git -C "$TREE" rev-parse HEAD)" "$xpatch"
+	bash "$KIT_ROOT/kit/build.sh" experiment x86_64
+	kbase=base kpatched=experiment ;;
+*) die "BENCH_KERNELS=$BENCH_KERNELS: plain, probe or experiment" ;;
 esac
 # 2 CPUs: the vCPU on CPU 1, the events sent from CPU 0.  With
 # KIT_BOCHS_CPUS=1 only the timer kind runs (the others say SKIP).
@@ -44,6 +56,8 @@ idt) export KIT_VMX_HOST=bochs-2.7 out=$pname ;;
 fred) export KIT_VMX_LANE=fred; out=$pname-fred ;;
 *) die "BENCH_LANE=$lane: idt or fred" ;;
 esac
+# An experiment's table and logs carry its name: PLANNAME-EXPERIMENT.md.
+[ "$kpatched" != experiment ] || out+=-$EXPERIMENT
 
 # Two runs per kernel: a plain one for the figures, and one under Bochs'
 # debugger with breakpoints for the split into handler and the rest (a
@@ -98,6 +112,8 @@ setup="Measured by \`kit/bench.sh\` ($pname, ${BENCH_KERNELS:-plain} kernels) on
 - Baseline: $(grep -a -m1 -o 'KIT-BEGIN kernel=[^ ]*' "$base_log" | sed 's/.*=//') at tag \`base\`;
   patched: the same with series/ ($npatches patches).
 - Plan: tests/plans/$pname.plan$(sed -n 's/^#!cmdline \(.*\)/ (kernel arguments: \1)/p' "$plan" | head -n 1).
+"
+[ "$kpatched" != experiment ] || setup+="- Patched is the series plus experiments/$EXPERIMENT.patch (not in the series).
 "
 [ "$kbase" = base ] || setup+="- Both kernels carry the kit's NMI probe (tests/broken/nmi-probe*.patch): the NMI
   source, and two calls in x86_entry_from_kvm() on each.

@@ -33,7 +33,7 @@ RED := $(if $(and $(wildcard $(BASE_DIR)/tests/red-on-base.txt),$(wildcard $(BAS
 CHECK_LANES += $(RED)
 
 .PHONY: help deps tree export build build-base build-all selftests static qemu \
-	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench bench-nmi bench-experiment run check check-full mail-check matrix matrix-table red summary mail clean \
+	vmx vmx-fred vmx-i386 vmx-i386-base vmx-base vmx-full bench bench-nmi bench-experiment debian-changes run check check-full mail-check matrix matrix-table red summary mail clean \
 	distclean bochs bochs-red kit-test broken vmx-lanes debug debug-base vectoring soak bad-input reliability
 
 help:
@@ -76,6 +76,7 @@ help:
 	@echo 'make bench       host cost of IRQ/NMI VM exits, baseline vs patched in one run (bench/results.md)'
 	@echo 'make bench-nmi   the same with the kit'"'"'s NMI probe (short NMI handler), L1D flush off'
 	@echo 'make bench-experiment EXPERIMENT=NAME  7.3 vs the series + experiments/NAME.patch, L1D flush off'
+	@echo 'make debian-changes  what the base package changed in the series'"'"' areas (its changelog)'
 	@echo 'make summary     the verdict table of the last results'
 	@echo 'make mail        build/mail/: the series from your git identity, To/Cc (get_maintainer.pl),'
 	@echo '                 send-email --dry-run; MAIL_SEND=1 sends (asks before each mail)'
@@ -287,6 +288,12 @@ bench-nmi: tree
 # in the series, the L1D flush off ($(OUT)/results/bench-noflush-NAME.md).
 bench-experiment: tree build-base
 	@BENCH_KERNELS=experiment EXPERIMENT=$(EXPERIMENT) bash $(KIT)/bench.sh tests/plans/bench-noflush.plan
+
+# What the base package changed on top of upstream in the areas the
+# series touches, from its changelog ($(OUT)/results/debian-changes.md; the
+# latest is in results/).
+debian-changes: tree
+	@bash $(KIT)/debian-changes.sh
 
 # The series as mails with To/Cc from get_maintainer.pl, checked with
 # git send-email --dry-run.  From: and Signed-off-by: are the sender's:

@@ -98,6 +98,10 @@ fetch_base() {
 	fi
 	mv "$tarball.tmp" "$tarball"
 	echo "$ver" >"$tarball.version"
+	# The package's changelog: what Debian changed on top of upstream
+	# (kit/debian-changes.sh).
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/share/doc/$BASE_PACKAGE/changelog.Debian.gz" \
+		>"$dl/changelog.Debian.gz" 2>/dev/null || rm -f "$dl/changelog.Debian.gz"
 	rm -f "$deb"
 	echo "$tarball $ver"
 }

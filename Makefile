@@ -286,6 +286,14 @@ bench-nmi: tree
 
 # 7.3 against the series plus experiments/$(EXPERIMENT).patch, a change not
 # in the series, the L1D flush off ($(OUT)/results/bench-noflush-NAME.md).
+ifneq ($(filter bench-experiment,$(MAKECMDGOALS)),)
+ifeq ($(EXPERIMENT),)
+$(error bench-experiment needs EXPERIMENT=NAME, one of: $(basename $(notdir $(wildcard experiments/*.patch))))
+endif
+ifeq ($(wildcard experiments/$(EXPERIMENT).patch),)
+$(error no experiments/$(EXPERIMENT).patch: EXPERIMENT is one of: $(basename $(notdir $(wildcard experiments/*.patch))))
+endif
+endif
 bench-experiment: tree build-base
 	@BENCH_KERNELS=experiment EXPERIMENT=$(EXPERIMENT) bash $(KIT)/bench.sh tests/plans/bench-noflush.plan
 

@@ -31,6 +31,13 @@ expect=$bdir/$name.expect
 withs=$(sed -n 's/^#!with //p' "$expect")
 [ -f "$patch" ] || [ -n "$withs" ] ||
 	die "${bdir#"$KIT_ROOT"/}/$name.expect: no $name.patch and no '#!with' probe"
+# The selftests: the patched tree's (a kernel defect judged by the series'
+# tests), or '#!selftests broken' (a defect in a selftest itself).
+stfrom=$(sed -n 's/^#!selftests //p' "$expect" | head -n 1)
+stfrom=${stfrom:-patched}
+case $stfrom in patched | broken) ;;
+*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '#!selftests $stfrom' (patched or broken)" ;;
+esac
 git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 	die "no kernel tree at $TREE: run 'make tree' first"
 
@@ -64,13 +71,6 @@ if [ -z "$plan" ]; then
 	plan=$PLANS/${plan:-vmx-check}.plan
 fi
 [ -f "$plan" ] || die "no plan $plan"
-# The selftests: the patched tree's (a kernel defect judged by the series'
-# tests), or '#!selftests broken' (a defect in a selftest itself).
-stfrom=$(sed -n 's/^#!selftests //p' "$expect" | head -n 1)
-stfrom=${stfrom:-patched}
-case $stfrom in patched | broken) ;;
-*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '#!selftests $stfrom' (patched or broken)" ;;
-esac
 # KIT_BROKEN_PARSE_ONLY=1: judge the last run's lane results again.
 parse_only=${KIT_BROKEN_PARSE_ONLY:-}
 [ -n "$parse_only" ] || bash "$KIT_ROOT/kit/build.sh" broken "$cfg"

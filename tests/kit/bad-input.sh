@@ -10,7 +10,9 @@
 # does not apply, a KERNEL_TREE that is not a kernel or is the wrong
 # version or has uncommitted work, a corrupt or unreachable base tarball,
 # a corrupt or unreachable Bochs source, an unknown config, an unknown
-# 'make broken' defect, a kernel build that fails, a full disk while
+# 'make broken' defect or a bad '#!selftests' in its .expect, a missing or
+# unknown 'make bench-experiment' EXPERIMENT, 'make debian-changes' without
+# the package's changelog, a kernel build that fails, a full disk while
 # unpacking and while building, an emulator that does not start, and
 # Ctrl-C (SIGINT to the process group, as a terminal sends it) in the
 # middle of the download, the unpack, the 'git am' of the series, a
@@ -311,8 +313,27 @@ case_unknown_defect() {
 	printf '#!config x86_64\nidt green\n' >"$e"
 	expect_error lonely-expect "kit-lonely\.expect: no kit-lonely\.patch and no '#!with' probe" \
 		bash "$kit/kit/broken.sh" kit-lonely || { rm -f "$e"; return 0; }
-	rm -f "$e"
+	printf '#!selftests tests\nidt green\n' >"$e"
+	touch "${e%.expect}.patch"
+	expect_error bad-selftests "kit-lonely\.expect: '#!selftests tests' \(patched or broken\)" \
+		bash "$kit/kit/broken.sh" kit-lonely || { rm -f "$e" "${e%.expect}.patch"; return 0; }
+	rm -f "$e" "${e%.expect}.patch"
 	result pass unknown-defect "$last_err" "$t0"
+}
+
+# make bench-experiment: no EXPERIMENT, or one that is not in experiments/
+# (refused before any build); make debian-changes without the package's
+# changelog (a base tarball fetched before 'make tree' kept it).
+case_unknown_experiment() {
+	local t0=$SECONDS
+	expect_error no-experiment "bench-experiment needs EXPERIMENT=NAME, one of: .*dispatch-shorter" \
+		make -C "$kit" --no-print-directory bench-experiment || return 0
+	expect_error unknown-experiment "no experiments/nosuch\.patch" \
+		make -C "$kit" --no-print-directory bench-experiment EXPERIMENT=nosuch || return 0
+	rm -f "$kit/build/dl/changelog.Debian.gz"
+	expect_error no-changelog "no build/dl/changelog\.Debian\.gz: 'make tree' saves it" \
+		bash "$kit/kit/debian-changes.sh" || return 0
+	result pass unknown-experiment "$last_err" "$t0"
 }
 
 # A series patch that breaks the build (a host program every build
@@ -458,7 +479,7 @@ case_emulator() {
 
 cases=(unknown_base not_a_kernel wrong_version dirty_tree series_does_not_apply
 	corrupt_base base_unreachable interrupt_download interrupt_unpack interrupt_am
-	unknown_config unknown_defect build_fails full_disk interrupt_build bochs_source emulator)
+	unknown_config unknown_defect unknown_experiment build_fails full_disk interrupt_build bochs_source emulator)
 sel=("$@")
 (( ${#sel[@]} )) || sel=("${cases[@]}")
 for c in "${sel[@]}"; do

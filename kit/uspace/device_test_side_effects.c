@@ -38,6 +38,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define KSFT_SKIP	4
 #define MAX_IRQS	1024
 
@@ -46,22 +48,7 @@ struct affinity {
 	char list[64];
 };
 
-static int failures, skipped;
-
-static void report(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void report(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %s: ", ok ? "ok" : "not ok", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	failures += !ok;
-}
+static int skipped;
 
 /* Every /proc/irq/N/smp_affinity_list into @a; returns how many. */
 static int read_affinities(struct affinity *a)

@@ -46,6 +46,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "report.h"
+
 /* The kernel's internal restart codes (include/linux/errno.h). */
 static const long restart_codes[] = { -512, -513, -514, -516 };
 
@@ -66,24 +68,6 @@ static __attribute__((noinline)) long spin_with_rax(long magic, unsigned long it
 		     "spin_end:\n\t"
 		     : "+a"(rax), [n] "+c"(iters) : : "memory", "cc");
 	return rax;
-}
-
-static int failures;
-
-static void report(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void report(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %s: ", ok ? "ok" : "not ok", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
 }
 
 static double now(void)

@@ -50,13 +50,28 @@ struct affinity {
 
 static int skipped;
 
+static int read_affinity(int irq, char *list, size_t size)
+{
+	char path[64];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+	list[0] = '\0';
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	ok = fgets(list, size, f) != NULL;
+	fclose(f);
+	list[strcspn(list, "\n")] = '\0';
+	return ok;
+}
+
 /* Every /proc/irq/N/smp_affinity_list into @a; returns how many. */
 static int read_affinities(struct affinity *a)
 {
-	char path[64];
 	struct dirent *d;
 	DIR *dir;
-	FILE *f;
 	int n = 0;
 
 	dir = opendir("/proc/irq");
@@ -68,15 +83,9 @@ static int read_affinities(struct affinity *a)
 
 		if (*end || end == d->d_name)
 			continue;
-		snprintf(path, sizeof(path), "/proc/irq/%ld/smp_affinity_list", irq);
-		f = fopen(path, "r");
-		if (!f)
+		if (!read_affinity(irq, a[n].list, sizeof(a[n].list)))
 			continue;
 		a[n].irq = irq;
-		if (!fgets(a[n].list, sizeof(a[n].list), f))
-			a[n].list[0] = '\0';
-		a[n].list[strcspn(a[n].list, "\n")] = '\0';
-		fclose(f);
 		n++;
 	}
 	closedir(dir);
@@ -167,22 +176,6 @@ static int write_affinity(int irq, const char *list)
 		return 0;
 	fputs(list, f);
 	return !fclose(f);
-}
-
-static int read_affinity(int irq, char *list, size_t size)
-{
-	char path[64];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	ok = fgets(list, size, f) != NULL;
-	fclose(f);
-	list[strcspn(list, "\n")] = '\0';
-	return ok;
 }
 
 /* The interrupt of serial port @tty (/sys/class/tty/TTY/irq), or -1. */

@@ -27,13 +27,14 @@ git -C "$TREE" rev-parse -q --verify refs/tags/base >/dev/null 2>&1 ||
 # the IDT, vectors and IRQ dispatch, the APIC, NMIs, KVM on Intel (VMX,
 # TDX, common x86), the KVM selftests, the x86 documentation.
 AREAS=${DEBIAN_AREAS:-'x86/(entry|fred|irq|apic|idt|nmi|traps|desc)|idtentry|sysvec|KVM: (VMX|nVMX|x86|TDX|selftests)|selftests: kvm|Documentation/arch/x86'}
-series=${BASE_KERNELVERSION%%.*}.${BASE_KERNELVERSION#*.}; series=${series%%.*}.$(cut -d. -f2 <<<"$BASE_KERNELVERSION")
+series=$(cut -d. -f1,2 <<<"$BASE_KERNELVERSION")
 out=$RESULTS/debian-changes.md
 mkdir -p "$RESULTS"
 
+changelog=$(zcat "$cl")
 # One line per entry: VERSION<TAB>stable|debian<TAB>subject (continuation
 # lines joined), for the uploads of $series.
-entries=$(zcat "$cl" | awk -v s="$series" '
+entries=$(awk -v s="$series" '
 	function flush() { if (cur != "" && on) print ver "\t" kind "\t" cur; cur = "" }
 	/^[a-z0-9.+-]+ \(/ { flush(); ver = $2; gsub(/[()]/, "", ver); on = index(ver, s ".") == 1 || index(ver, s "~") == 1; stable = 0; next }
 	/^  \* New upstream (stable update|release)/ { flush(); stable = 1; next }
@@ -41,8 +42,8 @@ entries=$(zcat "$cl" | awk -v s="$series" '
 	/^    - / { flush(); kind = stable ? "stable" : "debian"; cur = substr($0, 7); next }
 	/^      [^ ]/ && cur != "" { sub(/^ +/, ""); cur = cur " " $0; next }
 	/^ -- / || /^  \[/ || /^$/ { flush(); if (/^  \[/) stable = 0 }
-	END { flush() }')
-uploads=$(zcat "$cl" | grep -cE "^linux \\($series[.~]" || true)
+	END { flush() }' <<<"$changelog")
+uploads=$(grep -cE "^linux \\($series[.~]" <<<"$changelog" || true)
 total=$(grep -c . <<<"$entries" || true)
 hits=$(grep -E "$AREAS" <<<"$entries" || true)
 nhits=$(grep -c . <<<"$hits" || true)

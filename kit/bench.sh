@@ -19,8 +19,8 @@
 #
 # BENCH_KERNELS=experiment EXPERIMENT=NAME runs plain 7.3 against the
 # series plus experiments/NAME.patch (a change not in the series, never
-# mailed; its own worktree and build), e.g. 'make bench-experiment
-# EXPERIMENT=dispatch-shorter'.
+# mailed; its own worktree and build): 'make bench-experiment
+# EXPERIMENT=NAME'.
 #
 # BENCH_LANE=fred runs it on the fred lane (the kit's FRED Bochs, or a
 # real FRED CPU): the figures only, as that Bochs has no debugger for the

@@ -326,7 +326,7 @@ case_unknown_defect() {
 # changelog (a base tarball fetched before 'make tree' kept it).
 case_unknown_experiment() {
 	local t0=$SECONDS
-	expect_error no-experiment "bench-experiment needs EXPERIMENT=NAME, one of: .*dispatch-shorter" \
+	expect_error no-experiment "bench-experiment needs EXPERIMENT=NAME, one of: .*vectoring-requeue" \
 		make -C "$kit" --no-print-directory bench-experiment || return 0
 	expect_error unknown-experiment "no experiments/nosuch\.patch" \
 		make -C "$kit" --no-print-directory bench-experiment EXPERIMENT=nosuch || return 0

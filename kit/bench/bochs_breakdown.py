@@ -85,9 +85,11 @@ MAX_BREAKPOINTS = 16   # BX_DBG_MAX_LIN_BPOINTS in Bochs 2.7
 # The C function the 64-bit KVM frame builder calls (7.3's
 # __fred_entry_from_kvm(), the series' external_event_from_kvm(); each
 # kernel has one of them): without it Bochs missed the stop at every
-# timer and IPI handler's start on a kernel that dispatches from that
-# function directly, as the series does since the interrupt path is
-# inlined there (0 of 455 timer exits complete, 470 of 498 with it).
+# timer and IPI handler's start on a kernel whose interrupt path runs
+# from that function without another armed stop (the folded experiment,
+# which inlined it there: 0 of 455 timer exits complete, 470 of 498 with
+# it; the series now tail-calls event_from_kvm_irq() from it: 431 of 492
+# complete in the last bench-noflush run).
 ARM = ("__vmx_vcpu_run", "exc_nmi", "external_event_from_kvm", "__fred_entry_from_kvm")
 
 

@@ -111,6 +111,19 @@ while read -r lane verdict tests; do
 		fi
 		continue
 	fi
+	if [ "$verdict" = says ]; then
+		# A probe's measurement: the console has a line matching the
+		# ERE (a figure the probe prints), the lane green or not.
+		logf=${t%.tap}.log
+		hit=$(grep -a -m1 -E -- "$tests" "$logf" 2>/dev/null | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 || true)
+		if [ -n "$hit" ]; then
+			tap_add "$tap" pass "$name: $lane lane says /$tests/" 0 "$hit"
+		else
+			got=$(grep -a -m3 -E -- "${tests%% *}" "$logf" 2>/dev/null | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 | paste -sd';' || true)
+			tap_add "$tap" fail "$name: $lane lane says /$tests/" 0 "${got:-no such line on the console}"
+		fi
+		continue
+	fi
 	if ! grep -q '^ok [0-9]* boot' "$t" 2>/dev/null; then
 		tap_add "$tap" fail "$name: $lane lane" 0 "did not boot: cannot judge"
 		continue
@@ -232,7 +245,7 @@ while read -r lane verdict tests; do
 		else
 			tap_add "$tap" fail "$name: $lane lane: $what: no unreliable entry from ${firstf:-the top} to $lastf" 0 "$unrel"
 		fi ;;
-	*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '$verdict' (green, red, reports, unwinds, breaks, nmi-unwinds, nmi-breaks, perf-reaches or perf-misses)" ;;
+	*) die "${bdir#"$KIT_ROOT"/}/$name.expect: '$verdict' (green, red, reports, says, unwinds, breaks, nmi-unwinds, nmi-breaks, perf-reaches or perf-misses)" ;;
 	esac
 done <"$expect"
 tap_finish "$tap" "broken/$name"

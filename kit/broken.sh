@@ -92,6 +92,13 @@ done
 # reliable FUNC: FUNC+0x... is in the lane's $trace, not as a '?' entry.
 reliable() { grep -E "(^|[[:space:]])$1\+0x" <<<"$trace" | grep -vE '\? ' >/dev/null; }
 
+# console_lines N ERE LOG: the first N console lines of LOG matching ERE,
+# without the printk timestamp, cut to 110 columns.
+console_lines() {
+	grep -a -m"$1" -E -- "$2" "$3" 2>/dev/null | tr -d '\r' |
+		sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 || true
+}
+
 tap_begin "$tap"
 while read -r lane verdict tests; do
 	case $lane in '' | '#'*) continue ;; esac
@@ -101,7 +108,7 @@ while read -r lane verdict tests; do
 		# trap, a KASAN or lockdep report), whether or not it boots on,
 		# and the lane is not green.
 		logf=${t%.tap}.log
-		hit=$(grep -a -m1 -E -- "$tests" "$logf" 2>/dev/null | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 || true)
+		hit=$(console_lines 1 "$tests" "$logf")
 		if [ -z "$hit" ]; then
 			tap_add "$tap" fail "$name: $lane lane reports /$tests/" 0 "not on the console${t:+ (${logf#"$KIT_ROOT"/})}"
 		elif [ -f "$t" ] && ! grep -q '^not ok ' "$t"; then
@@ -115,11 +122,11 @@ while read -r lane verdict tests; do
 		# A probe's measurement: the console has a line matching the
 		# ERE (a figure the probe prints), the lane green or not.
 		logf=${t%.tap}.log
-		hit=$(grep -a -m1 -E -- "$tests" "$logf" 2>/dev/null | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 || true)
+		hit=$(console_lines 1 "$tests" "$logf")
 		if [ -n "$hit" ]; then
 			tap_add "$tap" pass "$name: $lane lane says /$tests/" 0 "$hit"
 		else
-			got=$(grep -a -m3 -E -- "${tests%% *}" "$logf" 2>/dev/null | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] //' | cut -c1-110 | paste -sd';' || true)
+			got=$(console_lines 3 "${tests%% *}" "$logf" | paste -sd';')
 			tap_add "$tap" fail "$name: $lane lane says /$tests/" 0 "${got:-no such line on the console}"
 		fi
 		continue

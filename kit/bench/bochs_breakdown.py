@@ -143,6 +143,13 @@ def call_sites(funcs, callee, callers):
     return sorted(a for v in (table or sites).values() for a in v)
 
 
+def first_insn(funcs, name):
+    """The address of @name's first instruction."""
+    if name not in funcs:
+        raise SystemExit("bochs_breakdown: no %s in vmlinux" % name)
+    return funcs[name][0][0]
+
+
 def breakpoints(obj):
     """[(address, name)]: name is 'exit', 'entry', 'arm' (see ARM),
     'B+<kind>' (a call that starts the kind's handler) or 'B-<kind>' (where
@@ -161,9 +168,7 @@ def breakpoints(obj):
         begin, finish = [], []
         for callee, callers in starts:
             if callee and callee.startswith("="):   # a function's entry
-                if callee[1:] not in funcs:
-                    raise SystemExit("bochs_breakdown: no %s in vmlinux" % callee[1:])
-                begin.append(funcs[callee[1:]][0][0])
+                begin.append(first_insn(funcs, callee[1:]))
                 continue
             sites = call_sites(funcs, callee, callers)
             begin += [c for c, _ in sites]
@@ -171,9 +176,7 @@ def breakpoints(obj):
                 finish += [r for _, r in sites]
         for callee, callers in ends or []:
             if callee and callee.startswith("="):   # a function's entry
-                if callee[1:] not in funcs:
-                    raise SystemExit("bochs_breakdown: no %s in vmlinux" % callee[1:])
-                finish.append(funcs[callee[1:]][0][0])
+                finish.append(first_insn(funcs, callee[1:]))
                 continue
             finish += [r for _, r in call_sites(funcs, callee, callers)]
         if not begin or not finish:
